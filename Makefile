@@ -1,0 +1,50 @@
+# One command to run the assistant, one to test it. See README.md.
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+MODEL := models/prepago.tar.gz
+DB    := var/prepago.db
+TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/nlu_es/*.yml)
+
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONWARNINGS := ignore
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: run test train seed eval-nlu validate clean
+
+run: $(MODEL) $(DB)  ## set up, train if needed, seed the demo store and start the assistant
+	$(BIN)/bot serve
+
+test: $(BIN)/.installed-test $(MODEL)  ## set up and run the whole test suite
+	$(BIN)/pytest
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	scripts/bootstrap.sh $(VENV)
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed
+	scripts/bootstrap.sh $(VENV) test
+	touch $@
+
+# Trains only when the config, domain or training data changed.
+$(MODEL): $(BIN)/.installed $(TRAIN_INPUTS)
+	@echo "==> Training the Spanish model (about 2 minutes on 2 cores)"
+	$(BIN)/rasa train --quiet --fixed-model-name prepago --out models
+	@touch $@
+
+train: $(MODEL)
+
+$(DB): $(BIN)/.installed
+	$(BIN)/bot seed
+
+seed: $(BIN)/.installed  ## reload the demo accounts with history ending yesterday
+	$(BIN)/bot seed
+
+validate: $(BIN)/.installed
+	$(BIN)/rasa data validate --fail-on-warnings
+
+eval-nlu: $(MODEL)  ## accuracy and macro-F1 on the held-out test set
+	$(BIN)/bot eval-nlu
+
+clean:
+	rm -rf models/*.tar.gz var .rasa

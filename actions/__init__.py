@@ -1,0 +1,1 @@
+"""Rasa custom actions: thin glue that calls the plain-Python `bot` package."""

@@ -1,0 +1,45 @@
+"""Settings read from the environment, with embedded defaults for the local demo.
+
+Secrets have no default: the run script generates them into the (git-ignored)
+`.env` file, so nothing secret ever lives in the repository.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'prepago.db'}"
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or invalid."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    portal_url: str
+    jwt_secret: str | None
+    jwt_issuer: str
+    jwt_audience: str
+
+    def require_jwt_secret(self) -> str:
+        if not self.jwt_secret or len(self.jwt_secret) < 32:
+            raise ConfigError(
+                "PREPAGO_JWT_SECRET must be set to a random string of at least "
+                "32 characters (`make run` generates one into .env)."
+            )
+        return self.jwt_secret
+
+
+def settings() -> Settings:
+    """Read the settings now (cheap; called where needed, never cached at import)."""
+    return Settings(
+        database_url=os.environ.get("PREPAGO_DATABASE_URL", DEFAULT_DATABASE_URL),
+        portal_url=os.environ.get("PREPAGO_PORTAL_URL", "https://office.ooma.com.mx").rstrip("/"),
+        jwt_secret=os.environ.get("PREPAGO_JWT_SECRET"),
+        jwt_issuer=os.environ.get("PREPAGO_JWT_ISSUER", "prepago-demo"),
+        jwt_audience=os.environ.get("PREPAGO_JWT_AUDIENCE", "prepago-assistant"),
+    )

@@ -1,0 +1,98 @@
+"""Who is writing: signed customer tokens and conversations bound to them.
+
+The host page (or the local demo issuer) gives the customer a short-lived JWT
+naming their account. Channels verify it with `verify_token`, then
+`bind_conversation` derives the conversation id from the verified account, so
+a client can never read or write another identity's conversation, and signs
+the account it hands to the actions. The raw token is never stored.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional
+
+import jwt
+
+from bot.config import Settings
+
+ALGORITHM = "HS256"
+METADATA_KEY = "prepago_identity"
+
+
+class AuthError(str):
+    """Why a token was refused, as a short code the assistant can explain."""
+
+
+MISSING, EXPIRED, INVALID = AuthError("missing"), AuthError("expired"), AuthError("invalid")
+
+
+@dataclass(frozen=True)
+class Identity:
+    account: Optional[str]  # None: anonymous (FAQ only)
+    error: Optional[AuthError] = None  # why a presented token was refused
+
+
+def issue_token(cfg: Settings, account: str, ttl: timedelta = timedelta(hours=8)) -> str:
+    now = datetime.now(timezone.utc)
+    claims = {"sub": account, "iss": cfg.jwt_issuer, "aud": cfg.jwt_audience, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, cfg.require_jwt_secret(), algorithm=ALGORITHM)
+
+
+def verify_token(cfg: Settings, token: Optional[str]) -> Identity:
+    if not token:
+        return Identity(None, MISSING)
+    try:
+        claims = jwt.decode(
+            token,
+            cfg.require_jwt_secret(),
+            algorithms=[ALGORITHM],  # never trust the token's own "alg"
+            audience=cfg.jwt_audience,
+            issuer=cfg.jwt_issuer,
+            options={"require": ["sub", "exp", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError:
+        return Identity(None, EXPIRED)
+    except jwt.PyJWTError:
+        return Identity(None, INVALID)
+    account = claims["sub"]
+    if not isinstance(account, str) or not account.isalnum() or len(account) > 20:
+        return Identity(None, INVALID)
+    return Identity(account)
+
+
+def _mac(cfg: Settings, *parts: str) -> str:
+    message = "\x1f".join(parts).encode()
+    return hmac.new(cfg.require_jwt_secret().encode(), message, hashlib.sha256).hexdigest()
+
+
+def conversation_id(cfg: Settings, identity: Identity, client_session: str) -> str:
+    """Server-side conversation id: the same account and client session always
+    map to the same conversation; another account never does."""
+    owner = identity.account or "anon"
+    return f"{owner}-{_mac(cfg, 'conversation', owner, client_session)[:32]}"
+
+
+def identity_metadata(cfg: Settings, identity: Identity, sender_id: str) -> dict[str, Any]:
+    """Metadata for the UserMessage: the verified account, MAC-bound to the conversation."""
+    return {
+        METADATA_KEY: {
+            "account": identity.account,
+            "error": identity.error,
+            "mac": _mac(cfg, "identity", sender_id, identity.account or "", identity.error or ""),
+        }
+    }
+
+
+def identity_from_metadata(cfg: Settings, metadata: Optional[dict], sender_id: str) -> Identity:
+    """The identity a channel verified for this message; anonymous if absent or forged."""
+    data = (metadata or {}).get(METADATA_KEY)
+    if not isinstance(data, dict):
+        return Identity(None, MISSING)
+    account, error = data.get("account"), data.get("error")
+    expected = _mac(cfg, "identity", sender_id, account or "", error or "")
+    if not isinstance(data.get("mac"), str) or not hmac.compare_digest(expected, data["mac"]):
+        return Identity(None, INVALID)
+    return Identity(account, AuthError(error) if error else None)

@@ -1,0 +1,163 @@
+"""Schema of the account store.
+
+Money is stored as integer centavos and surfaced as `Decimal`, so SQLite and
+PostgreSQL both keep it exact. Timestamps are stored as naive UTC and surfaced
+as aware UTC datetimes.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+Base = declarative_base()
+
+CENT = Decimal("0.01")
+
+
+class Money(TypeDecorator):
+    """Exact amount in pesos, stored as BIGINT centavos."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = Decimal(value)
+        if value != value.quantize(CENT):
+            raise ValueError(f"amount {value} has more than two decimals")
+        return int(value * 100)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else (Decimal(value) / 100).quantize(CENT)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetime in Python, naive UTC in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the account store; use aware UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class EntryKind(str, enum.Enum):
+    DEPOSIT = "deposit"
+    AUTO_RECHARGE = "auto_recharge"
+    CALL_CHARGE = "call_charge"
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(20), nullable=False, unique=True)
+    company = Column(String(120), nullable=False)
+    timezone = Column(String(64), nullable=False, default="America/Mexico_City")
+    # Kept equal to the sum of the ledger by `store.record_entry`, in the same transaction.
+    balance = Column(Money, nullable=False, default=Decimal("0.00"))
+
+    extensions = relationship("Extension", back_populates="account", order_by="Extension.number")
+    card = relationship("Card", uselist=False, back_populates="account")
+    auto_recharge = relationship("AutoRecharge", uselist=False, back_populates="account")
+
+
+class Extension(Base):
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("account_id", "number"),)
+
+    id = Column(Integer, primary_key=True)
+    account_id = Column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    number = Column(String(8), nullable=False)
+    label = Column(String(80), nullable=False)
+
+    account = relationship("Account", back_populates="extensions")
+
+
+class Card(Base):
+    """The card on file: never more than brand, last four digits and expiry."""
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        CheckConstraint("length(last4) = 4", name="card_last4_len"),
+        CheckConstraint("exp_month BETWEEN 1 AND 12", name="card_exp_month"),
+    )
+
+    account_id = Column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    brand = Column(String(20), nullable=False)
+    last4 = Column(String(4), nullable=False)
+    exp_month = Column(SmallInteger, nullable=False)
+    exp_year = Column(SmallInteger, nullable=False)
+
+    account = relationship("Account", back_populates="card")
+
+
+class AutoRecharge(Base):
+    __tablename__ = "auto_recharge"
+
+    account_id = Column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    enabled = Column(Boolean, nullable=False, default=True)
+    threshold = Column(Money, nullable=False)
+    amount = Column(Money, nullable=False)
+
+    account = relationship("Account", back_populates="auto_recharge")
+
+
+class LedgerEntry(Base):
+    """One movement of the prepaid balance: positive credits, negative charges."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        # Newest-first listing of an account, and of one extension of it.
+        Index("ix_ledger_account_time", "account_id", "occurred_at", "id"),
+        Index("ix_ledger_account_ext_time", "account_id", "extension_id", "occurred_at"),
+        CheckConstraint(
+            "(kind = 'call_charge' AND amount < 0) OR (kind <> 'call_charge' AND amount > 0)",
+            name="ledger_amount_sign",
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    account_id = Column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    occurred_at = Column(UTCDateTime, nullable=False)
+    kind = Column(
+        Enum(EntryKind, name="entry_kind", values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+    )
+    amount = Column(Money, nullable=False)
+    balance_after = Column(Money, nullable=False)
+    extension_id = Column(ForeignKey("extensions.id"), nullable=True)
+    destination_country = Column(String(60), nullable=True)
+    duration_seconds = Column(Integer, nullable=True)
+
+    extension = relationship("Extension")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,86 @@
+"""Score a trained model on the held-out Spanish test set.
+
+FAQ examples count by their full answer key (`faq/add_funds`), so picking the
+wrong FAQ answer is an error even when the `faq` intent is right.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Report:
+    accuracy: float
+    macro_f1: float
+    n: int
+    errors: list[tuple[str, str, str]]  # (text, expected, predicted)
+    per_label_f1: dict[str, float]
+    confusions: list[tuple[tuple[str, str], int]]
+
+
+def full_label(parse: dict) -> str:
+    intent = (parse.get("intent") or {}).get("name") or "none"
+    if intent == "faq":
+        key = parse.get("response_selector", {}).get("faq", {}).get("response", {}).get("intent_response_key")
+        return key or "faq"
+    return intent
+
+
+def load_examples(path: Path) -> list[tuple[str, str]]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(path))
+    return [
+        (m.get("text"), m.get("intent_response_key") or m.get("intent"))
+        for m in data.intent_examples
+    ]
+
+
+def score(gold: list[str], predicted: list[str], texts: list[str]) -> Report:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels = sorted(set(gold))
+    per_label = f1_score(gold, predicted, labels=labels, average=None, zero_division=0)
+    errors = [(t, g, p) for t, g, p in zip(texts, gold, predicted) if g != p]
+    return Report(
+        accuracy=float(accuracy_score(gold, predicted)),
+        macro_f1=float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)),
+        n=len(gold),
+        errors=errors,
+        per_label_f1=dict(zip(labels, map(float, per_label))),
+        confusions=Counter((g, p) for _, g, p in errors).most_common(10),
+    )
+
+
+def evaluate(model: Path, data: Path) -> Report:
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    examples = load_examples(data)
+    agent = Agent.load(str(model))
+
+    async def parse_all() -> list[str]:
+        return [full_label(await agent.parse_message(text)) for text, _ in examples]
+
+    predicted = asyncio.run(parse_all())
+    return score([g for _, g in examples], predicted, [t for t, _ in examples])
+
+
+def print_report(report: Report) -> None:
+    print(f"Ejemplos: {report.n}")
+    print(f"Exactitud (accuracy): {report.accuracy:.3f}")
+    print(f"Macro-F1:             {report.macro_f1:.3f}")
+    for label, f1 in sorted(report.per_label_f1.items(), key=lambda kv: kv[1]):
+        print(f"  {label:<28} F1 {f1:.2f}")
+    if report.confusions:
+        print("Confusiones más frecuentes (esperado → predicho):")
+        for (gold, pred), count in report.confusions:
+            print(f"  {gold} → {pred}: {count}")

@@ -1,0 +1,213 @@
+"""What the assistant says about a customer's own account, built from the store.
+
+Each function opens its own short session, reads, and returns a `Reply`; the
+Rasa actions only pick the function and send the result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from bot import formatting as fmt
+from bot.db import session_scope
+from bot.identity import EXPIRED, INVALID, AuthError
+from bot.models import Account, EntryKind
+from bot.periods import FuturePeriod, Period, resolve_period, today_in
+from bot.store import Movement, find_extension, get_account, movements, spending_by_extension
+
+PAGE_SIZE = 5
+SPENDING_DEFAULT_DAYS = 30
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: list[dict] = field(default_factory=list)
+    # Filters and offset of the next page of movements, for "ver más".
+    next_page: Optional[dict] = None
+
+
+def sign_in_needed(error: Optional[AuthError]) -> Reply:
+    if error == EXPIRED:
+        opening = "Tu sesión expiró, así que por seguridad no puedo mostrarte datos de tu cuenta."
+    elif error == INVALID:
+        opening = "No pude verificar tu sesión, así que por seguridad no puedo mostrarte datos de tu cuenta."
+    else:
+        opening = "Para consultar tu saldo o tus movimientos necesito saber que eres tú."
+    return Reply(
+        f"{opening} Inicia sesión en tu Administrador de Ooma Office y vuelve a abrir este chat "
+        "desde ahí. Mientras tanto, con gusto respondo tus dudas sobre la Cuenta de Prepago."
+    )
+
+
+def _card_text(account: Account) -> str:
+    card = account.card
+    if card is None:
+        return "no tienes una tarjeta registrada"
+    return f"{card.brand} terminada en {card.last4} (vence {card.exp_month:02d}/{card.exp_year})"
+
+
+def _auto_recharge_text(account: Account) -> str:
+    settings = account.auto_recharge
+    if settings is None or not settings.enabled:
+        return "La recarga automática está desactivada."
+    return (
+        f"La recarga automática está activada: cuando tu saldo baja de {fmt.money(settings.threshold)} "
+        f"se cargan {fmt.money(settings.amount)} a tu tarjeta {_card_text(account)}."
+    )
+
+
+def balance(account_number: str, engine: Optional[Engine] = None) -> Reply:
+    with session_scope(engine) as session:
+        account = get_account(session, account_number)
+        return Reply(
+            f"El saldo de tu Cuenta de Prepago es de **{fmt.money(account.balance)}**. "
+            + _auto_recharge_text(account)
+        )
+
+
+def _movement_line(m: Movement, zone: ZoneInfo, today: date) -> str:
+    when = fmt.day_and_time(m.occurred_at.astimezone(zone), today)
+    amount = ("+" if m.amount > 0 else "") + fmt.money(m.amount)
+    if m.kind == EntryKind.CALL_CHARGE:
+        what = f"Llamada a {m.destination_country}"
+        if m.extension:
+            what += f" desde la ext. {m.extension} ({m.extension_label})"
+        if m.duration_seconds:
+            what += f", {fmt.duration(m.duration_seconds)}"
+    elif m.kind == EntryKind.AUTO_RECHARGE:
+        what = "Recarga automática"
+    else:
+        what = "Depósito"
+    return f"• {when}: {what}: {amount}"
+
+
+def activity(
+    account_number: str,
+    *,
+    extension: Optional[str] = None,
+    period_text: Optional[str] = None,
+    offset: int = 0,
+    now: Optional[datetime] = None,
+    engine: Optional[Engine] = None,
+) -> Reply:
+    """Movements newest first, filtered by extension and period, one page at a time."""
+    with session_scope(engine) as session:
+        account = get_account(session, account_number)
+        zone, today = ZoneInfo(account.timezone), today_in(account.timezone, now)
+        ext, problem = _extension_filter(account, extension)
+        if problem:
+            return problem
+        period, problem = _period_filter(period_text, today)
+        if problem:
+            return problem
+        start, end = period.utc_bounds(account.timezone) if period else (None, None)
+        page, has_more = movements(
+            session, account, start=start, end=end, extension=ext, limit=PAGE_SIZE, offset=offset
+        )
+        scope = _scope_text(ext, period)
+        if not page:
+            if offset:
+                return Reply(f"Ya no hay más movimientos{scope}.")
+            return Reply(f"No encontré movimientos{scope}.")
+        heading = f"Tus movimientos{scope}, del más reciente al más antiguo:" if offset == 0 else f"Más movimientos{scope}:"
+        lines = [heading] + [_movement_line(m, zone, today) for m in page]
+        reply = Reply("\n".join(lines))
+        if has_more:
+            reply.next_page = {
+                "extension": ext.number if ext else None,
+                "period_text": period_text,
+                "offset": offset + PAGE_SIZE,
+            }
+            reply.buttons = [{"title": "Ver más", "payload": "/show_more_activity"}]
+            reply.text += "\n\nEscribe «ver más» para ver los siguientes, o consulta el historial completo en «Actividad de Prepago» de tu Administrador."
+        return reply
+
+
+def spending(
+    account_number: str,
+    *,
+    period_text: Optional[str] = None,
+    now: Optional[datetime] = None,
+    engine: Optional[Engine] = None,
+) -> Reply:
+    """Who spent the prepaid funds: call charges per extension, biggest first."""
+    with session_scope(engine) as session:
+        account = get_account(session, account_number)
+        today = today_in(account.timezone, now)
+        period, problem = _period_filter(period_text, today)
+        if problem:
+            return problem
+        period = period or _recent(today)
+        start, end = period.utc_bounds(account.timezone)
+        rows = spending_by_extension(session, account, start=start, end=end)
+    if not rows:
+        return Reply(f"Ninguna extensión usó fondos de la Cuenta de Prepago {period.label}.")
+    return Reply("\n".join([f"Gasto en llamadas por extensión, {period.label}:"] + _spending_lines(rows)))
+
+
+def _recent(today: date) -> Period:
+    start = today - timedelta(days=SPENDING_DEFAULT_DAYS - 1)
+    return Period(start, today, f"en los últimos {SPENDING_DEFAULT_DAYS} días")
+
+
+def _spending_lines(rows) -> list[str]:
+    lines = []
+    for row in rows:
+        calls = "llamada" if row.calls == 1 else "llamadas"
+        lines.append(f"• Ext. {row.extension} ({row.label}): {fmt.money(row.total)} en {row.calls} {calls}")
+    lines.append(f"Total: {fmt.money(sum(r.total for r in rows))}")
+    return lines
+
+
+def faq_details(faq_key: str, account_number: str, now: Optional[datetime] = None,
+                engine: Optional[Engine] = None) -> Optional[Reply]:
+    """The customer's own data that completes an FAQ answer, when there is any."""
+    with session_scope(engine) as session:
+        account = get_account(session, account_number)
+        if faq_key == "change_card":
+            return Reply(f"Hoy tu tarjeta registrada es {_card_text(account)}.")
+        if faq_key == "auto_recharge":
+            return Reply(_auto_recharge_text(account))
+        if faq_key in ("add_funds", "prepaid_coverage"):
+            return Reply(f"Tu saldo actual es de {fmt.money(account.balance)}.")
+        if faq_key == "restrict_extensions":
+            start, end = _recent(today_in(account.timezone, now)).utc_bounds(account.timezone)
+            rows = spending_by_extension(session, account, start=start, end=end)
+            if not rows:
+                return Reply(f"En los últimos {SPENDING_DEFAULT_DAYS} días ninguna extensión usó tus fondos.")
+            return Reply("\n".join([f"Quién usó tus fondos en los últimos {SPENDING_DEFAULT_DAYS} días:"] + _spending_lines(rows)))
+    return None
+
+
+def _extension_filter(account: Account, extension: Optional[str]):
+    if not extension:
+        return None, None
+    wanted = "".join(c for c in str(extension) if c.isdigit())
+    ext = find_extension(account, wanted) if wanted else None
+    if ext is None:
+        known = ", ".join(f"{e.number} ({e.label})" for e in account.extensions)
+        shown = extension if len(str(extension)) <= 12 else str(extension)[:12] + "…"
+        return None, Reply(f"No encontré la extensión {shown} en tu cuenta. Tus extensiones son: {known}.")
+    return ext, None
+
+
+def _period_filter(period_text: Optional[str], today: date):
+    if not period_text:
+        return None, None
+    try:
+        return resolve_period(period_text, today), None
+    except FuturePeriod:
+        return None, Reply(
+            "Esa fecha todavía no llega, así que no hay movimientos que mostrar. "
+            "Puedo buscar en fechas pasadas, por ejemplo «ayer», «la semana pasada» o «en octubre»."
+        )
+
+
+def _scope_text(ext, period: Optional[Period]) -> str:
+    text = f" de la ext. {ext.number} ({ext.label})" if ext is not None else ""
+    return text + (f" {period.label}" if period is not None else "")

@@ -1,0 +1,157 @@
+"""Start the action server and the Rasa server, wait until both answer, stop them cleanly.
+
+Used by `bot serve` (the README's run command) and by the tests, so the
+tested start-up is the one customers get.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+from bot.config import PROJECT_ROOT
+
+QUIET_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's C++ start-up chatter
+    "PYTHONWARNINGS": "ignore",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    # Rasa reads these: small models, two cores; more threads only contend.
+    "TF_INTER_OP_PARALLELISM_THREADS": "1",
+    "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+}
+
+
+@dataclass
+class Ports:
+    rasa: int = 5005
+    actions: int = 5055
+
+
+@dataclass
+class Stack:
+    ports: Ports
+    log_dir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.rasa}"
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def _wait_for(url: str, process: subprocess.Popen, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+@contextmanager
+def running_stack(
+    model: Path,
+    ports: Optional[Ports] = None,
+    log_dir: Optional[Path] = None,
+    env: Optional[dict[str, str]] = None,
+    endpoints: Path = PROJECT_ROOT / "endpoints.yml",
+    credentials: Path = PROJECT_ROOT / "credentials.yml",
+    timeout: float = 180.0,
+) -> Iterator[Stack]:
+    """Run both servers on loopback for the duration of the block.
+
+    `endpoints` must point its action_endpoint at `ports.actions`.
+    """
+    stack = Stack(ports or Ports(), log_dir or PROJECT_ROOT / "var" / "logs")
+    stack.log_dir.mkdir(parents=True, exist_ok=True)
+    child_env = {**os.environ, **QUIET_ENV, **(env or {})}
+    api_token = child_env.get("RASA_API_TOKEN")
+    if not api_token:
+        raise RuntimeError("RASA_API_TOKEN must be set: Rasa's HTTP API is never left open.")
+    commands = {
+        "actions": [
+            sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(stack.ports.actions),
+        ],
+        "rasa": [
+            _bin("rasa"), "run", "--model", str(model), "--port", str(stack.ports.rasa),
+            "--interface", "127.0.0.1", "--enable-api", "--auth-token", api_token,
+            "--endpoints", str(endpoints), "--credentials", str(credentials), "--cors", "*",
+        ],
+    }
+    child_env["SANIC_HOST"] = "127.0.0.1"  # rasa-sdk's action server binds here
+    try:
+        for name, command in commands.items():
+            log = open(stack.log_dir / f"{name}.log", "w")
+            stack.processes[name] = subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        checks = {
+            "actions": f"http://127.0.0.1:{stack.ports.actions}/health",
+            "rasa": f"{stack.rasa_url}/webhooks/prepago/",
+        }
+        for name, url in checks.items():
+            if not _wait_for(url, stack.processes[name], deadline):
+                raise RuntimeError(f"{name} did not start; last log lines:\n{stack.log_tail(name)}")
+        yield stack
+    finally:
+        for process in stack.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in stack.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
+    from bot.identity import issue_token
+    from bot.config import settings
+
+    started = time.monotonic()
+    print("==> Iniciando el servidor de acciones y Rasa (unos segundos)…", flush=True)
+    try:
+        with running_stack(model) as stack:
+            token = issue_token(settings(), "100100")
+            print(
+                f"\n✔ Listo en {time.monotonic() - started:.1f} s.\n"
+                f"  Chatea en la terminal:   .venv/bin/bot chat --account 100100\n"
+                f"  (o sin sesión:           .venv/bin/bot chat)\n"
+                f"  API segura:              POST {stack.rasa_url}/webhooks/prepago/webhook\n"
+                f"  Identidad demo:          cuenta 100100 (también 200200); token:\n    {token}\n"
+                f"  Registros:               {stack.log_dir}\n"
+                "  Ctrl+C para detener.\n",
+                flush=True,
+            )
+            while all(p.poll() is None for p in stack.processes.values()):
+                time.sleep(0.5)
+            dead = [n for n, p in stack.processes.items() if p.poll() is not None]
+            print(f"El proceso {', '.join(dead)} terminó inesperadamente:\n{stack.log_tail(dead[0])}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        print("\nDetenido.")
+        return 0
+    except RuntimeError as exc:
+        print(f"No se pudo iniciar: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,1 @@
+"""Rasa input channels that verify who is writing before Rasa sees the message."""

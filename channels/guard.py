@@ -1,0 +1,56 @@
+"""Checks shared by our channels: bind the conversation, screen the text.
+
+Kept free of Sanic/socket.io so every channel applies the same rules.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from bot.config import settings
+from bot.identity import conversation_id, identity_metadata, verify_token
+
+MAX_MESSAGE_CHARS = 2000
+_SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+
+EMPTY_MESSAGE = "No recibí ningún texto. ¿En qué te puedo ayudar con tu Cuenta de Prepago?"
+TOO_LONG = (
+    "Tu mensaje es muy largo para mí (máximo 2,000 caracteres). "
+    "¿Me lo puedes escribir en pocas palabras? Por ejemplo: «¿cuánto saldo tengo?»."
+)
+
+NO_ANSWER = (
+    "Perdón, no pude responderte en este momento. Intenta de nuevo en unos minutos; "
+    "si el problema sigue, escribe «agente» para saber cómo contactar a Soporte."
+)
+
+
+class BadRequest(ValueError):
+    """The client sent something our channel cannot accept (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Binding:
+    sender_id: str  # server-derived conversation id
+    metadata: dict[str, Any]  # verified identity for the actions, MAC-bound to sender_id
+    account: Optional[str]
+
+
+def bind(token: Optional[str], client_session: Any) -> Binding:
+    """Verify the token and derive the conversation the client may use."""
+    if not isinstance(client_session, str) or not _SESSION_RE.match(client_session):
+        raise BadRequest("session must be 8-128 characters of [A-Za-z0-9_-]")
+    cfg = settings()
+    who = verify_token(cfg, token)
+    sender_id = conversation_id(cfg, who, client_session)
+    return Binding(sender_id, identity_metadata(cfg, who, sender_id), who.account)
+
+
+def screen_text(text: Any) -> Optional[str]:
+    """A polite reply for text that must not reach the NLU, or None if it may."""
+    if not isinstance(text, str) or not text.strip():
+        return EMPTY_MESSAGE
+    if len(text) > MAX_MESSAGE_CHARS:
+        return TOO_LONG
+    return None

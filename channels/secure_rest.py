@@ -1,0 +1,71 @@
+"""REST channel with verified identity: POST /webhooks/prepago/webhook.
+
+Body: {"session": "<client conversation key>", "message": "<text>"}.
+Header: `Authorization: Bearer <customer JWT>` (optional: without it the
+assistant answers the FAQ and explains how to sign in).
+Unlike Rasa's RestInput, the client never chooses the conversation id.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.guard import NO_ANSWER, BadRequest, bind, screen_text
+
+logger = logging.getLogger(__name__)
+
+
+def bearer_token(request: Request) -> Optional[str]:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class SecureRestInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "prepago"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = Blueprint("prepago_webhook", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = request.json
+            except Exception:  # noqa: BLE001 - Sanic raises on invalid JSON
+                body = None
+            if not isinstance(body, dict):
+                return response.json({"error": "El cuerpo debe ser un objeto JSON."}, status=400)
+            try:
+                binding = bind(bearer_token(request), body.get("session"))
+            except BadRequest as exc:
+                return response.json({"error": str(exc)}, status=400)
+            polite = screen_text(body.get("message"))
+            if polite is not None:
+                return response.json({"messages": [{"recipient_id": binding.sender_id, "text": polite}]})
+            collector = CollectingOutputChannel()
+            await on_new_message(
+                UserMessage(
+                    body["message"],
+                    collector,
+                    binding.sender_id,
+                    input_channel=self.name(),
+                    metadata=binding.metadata,
+                )
+            )
+            # Rasa swallows action-server failures and answers nothing; never leave
+            # the customer without a reply.
+            messages = collector.messages or [{"recipient_id": binding.sender_id, "text": NO_ANSWER}]
+            return response.json({"messages": messages})
+
+        return hook

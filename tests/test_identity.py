@@ -1,0 +1,84 @@
+"""Signed tokens and conversation binding: a customer only ever reaches their own account."""
+from datetime import timedelta
+
+import jwt
+import pytest
+
+from bot.config import settings
+from bot.identity import (
+    EXPIRED, INVALID, MISSING, Identity, conversation_id, identity_from_metadata,
+    identity_metadata, issue_token, verify_token,
+)
+from channels.guard import BadRequest, bind
+
+
+def test_valid_token_names_the_account():
+    cfg = settings()
+    assert verify_token(cfg, issue_token(cfg, "100100")) == Identity("100100")
+
+
+def test_missing_expired_and_forged_tokens_are_refused():
+    cfg = settings()
+    assert verify_token(cfg, None).error == MISSING
+    assert verify_token(cfg, issue_token(cfg, "100100", ttl=timedelta(seconds=-5))).error == EXPIRED
+    forged = jwt.encode({"sub": "100100", "iss": cfg.jwt_issuer, "aud": cfg.jwt_audience, "exp": 4102444800},
+                        "not-the-secret-" * 4, algorithm="HS256")
+    assert verify_token(cfg, forged) == Identity(None, INVALID)
+    unsigned = jwt.encode({"sub": "100100", "iss": cfg.jwt_issuer, "aud": cfg.jwt_audience, "exp": 4102444800},
+                          None, algorithm="none")
+    assert verify_token(cfg, unsigned).account is None
+    assert verify_token(cfg, "garbage").account is None
+
+
+def test_token_for_another_audience_is_refused():
+    cfg = settings()
+    other = jwt.encode({"sub": "100100", "iss": cfg.jwt_issuer, "aud": "another-app", "exp": 4102444800},
+                       cfg.jwt_secret, algorithm="HS256")
+    assert verify_token(cfg, other).account is None
+
+
+def test_conversation_is_bound_to_the_verified_account():
+    cfg = settings()
+    a = conversation_id(cfg, Identity("100100"), "same-client-session")
+    b = conversation_id(cfg, Identity("200200"), "same-client-session")
+    anon = conversation_id(cfg, Identity(None), "same-client-session")
+    assert len({a, b, anon}) == 3
+    assert a == conversation_id(cfg, Identity("100100"), "same-client-session")
+
+
+def test_reusing_another_customers_session_id_never_reaches_their_conversation():
+    cfg = settings()
+    victim = bind(issue_token(cfg, "100100"), "shared-session-1234")
+    attacker = bind(issue_token(cfg, "200200"), "shared-session-1234")
+    anonymous = bind(None, "shared-session-1234")
+    assert victim.sender_id not in {attacker.sender_id, anonymous.sender_id}
+    assert attacker.account == "200200" and anonymous.account is None
+
+
+def test_metadata_cannot_be_forged_or_moved_to_another_conversation():
+    cfg = settings()
+    metadata = identity_metadata(cfg, Identity("100100"), "conv-a")
+    assert identity_from_metadata(cfg, metadata, "conv-a") == Identity("100100")
+    assert identity_from_metadata(cfg, metadata, "conv-b").account is None
+    tampered = {k: {**v, "account": "200200"} for k, v in metadata.items()}
+    assert identity_from_metadata(cfg, tampered, "conv-a").account is None
+    assert identity_from_metadata(cfg, {}, "conv-a") == Identity(None, MISSING)
+
+
+def test_raw_token_is_not_in_the_metadata():
+    cfg = settings()
+    token = issue_token(cfg, "100100")
+    binding = bind(token, "client-session-1")
+    assert token not in repr(binding)
+
+
+@pytest.mark.parametrize("session", [None, "", "short", "x" * 129, "../../etc", 12345678])
+def test_client_session_must_be_well_formed(session):
+    with pytest.raises(BadRequest):
+        bind(None, session)
+
+
+def test_short_secret_is_refused(monkeypatch):
+    monkeypatch.setenv("PREPAGO_JWT_SECRET", "too-short")
+    with pytest.raises(Exception, match="PREPAGO_JWT_SECRET"):
+        issue_token(settings(), "100100")

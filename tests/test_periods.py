@@ -1,0 +1,57 @@
+from datetime import date
+
+import pytest
+
+from bot.periods import FuturePeriod, resolve_period
+
+TODAY = date(2026, 11, 25)  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    "text, start, end",
+    [
+        ("ayer", date(2026, 11, 24), date(2026, 11, 24)),
+        ("movimientos de HOY", TODAY, TODAY),
+        ("antier", date(2026, 11, 23), date(2026, 11, 23)),
+        ("la semana pasada", date(2026, 11, 16), date(2026, 11, 22)),
+        ("cargos de esta semana", date(2026, 11, 23), TODAY),
+        ("en octubre", date(2026, 10, 1), date(2026, 10, 31)),
+        ("qué gasté en diciembre", date(2025, 12, 1), date(2025, 12, 31)),  # toward the past
+        ("desde el 1 de noviembre", date(2026, 11, 1), TODAY),
+        ("del 3 al 10 de noviembre", date(2026, 11, 3), date(2026, 11, 10)),
+        ("entre el 3 y el 10 de nov", date(2026, 11, 3), date(2026, 11, 10)),
+        ("del 28 de diciembre al 3 de enero", date(2025, 12, 28), date(2026, 1, 3)),
+        ("el mes pasado", date(2026, 10, 1), date(2026, 10, 31)),
+        ("este mes", date(2026, 11, 1), TODAY),
+        ("los ultimos 7 dias", date(2026, 11, 19), TODAY),
+        ("el 5 de noviembre", date(2026, 11, 5), date(2026, 11, 5)),
+        ("5/11", date(2026, 11, 5), date(2026, 11, 5)),
+        ("octubre de 2025", date(2025, 10, 1), date(2025, 10, 31)),
+        ("desde octubre", date(2026, 10, 1), TODAY),
+    ],
+)
+def test_periods_resolve_toward_the_past(text, start, end):
+    period = resolve_period(text, TODAY)
+    assert (period.start, period.end) == (start, end)
+
+
+def test_labels_are_spanish():
+    assert resolve_period("del 3 al 10 de noviembre", TODAY).label == "del 3 al 10 de noviembre"
+    assert resolve_period("ayer", TODAY).label == "ayer (24 de noviembre)"
+
+
+@pytest.mark.parametrize("text", ["mañana", "la próxima semana", "del 1 al 5 de diciembre de 2030", "en diciembre de 2027"])
+def test_future_periods_are_refused(text):
+    with pytest.raises(FuturePeriod):
+        resolve_period(text, TODAY)
+
+
+@pytest.mark.parametrize("text", ["", "mis movimientos", "la extensión 101", "cuánto gasté"])
+def test_text_without_a_period(text):
+    assert resolve_period(text, TODAY) is None
+
+
+def test_utc_bounds_use_the_account_time_zone():
+    start, end = resolve_period("ayer", TODAY).utc_bounds("America/Mexico_City")
+    assert start.isoformat() == "2026-11-24T06:00:00+00:00"
+    assert end.isoformat() == "2026-11-25T06:00:00+00:00"

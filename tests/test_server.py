@@ -1,0 +1,221 @@
+"""The assistant through its real servers: Rasa + action server + SQLite store.
+
+One stack is started for the module (about 20 s) and stopped at the end.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot import formatting as fmt
+from bot.config import settings
+from bot.db import engine_for, session_scope
+from bot.identity import issue_token
+from bot.periods import today_in
+from bot.seed import seed_demo
+from bot.serve import Ports, running_stack
+from bot.store import get_account, ledger_total
+
+pytestmark = pytest.mark.server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def stack(trained_model, tmp_path_factory):
+    work = tmp_path_factory.mktemp("stack")
+    db_url = f"sqlite:///{work / 'prepago.db'}"
+    seed_demo(engine_for(db_url), today_in("America/Mexico_City"))
+    ports = Ports(_free_port(), _free_port())
+    endpoints = work / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{ports.actions}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{work / "trackers.db"}"\n'
+    )
+    env = {"PREPAGO_DATABASE_URL": db_url}
+    old = os.environ.get("PREPAGO_DATABASE_URL")
+    os.environ["PREPAGO_DATABASE_URL"] = db_url  # for the assertions made from the tests
+    with running_stack(trained_model, ports, work / "logs", env, endpoints) as s:
+        s.work = work
+        yield s
+    if old is None:
+        os.environ.pop("PREPAGO_DATABASE_URL", None)
+    else:
+        os.environ["PREPAGO_DATABASE_URL"] = old
+
+
+def say(stack, text, token=None, session="test-session-000001", raw=False):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    reply = requests.post(f"{stack.rasa_url}/webhooks/prepago/webhook",
+                          json={"session": session, "message": text}, headers=headers, timeout=60)
+    if raw:
+        return reply
+    assert reply.status_code == 200, reply.text
+    return reply.json()["messages"]
+
+
+def texts(messages) -> str:
+    return "\n".join(m.get("text", "") for m in messages)
+
+
+def token(account="100100", **kw):
+    return issue_token(settings(), account, **kw)
+
+
+def balance_of(account: str) -> str:
+    with session_scope() as session:
+        return fmt.money(get_account(session, account).balance)
+
+
+def ledger_snapshot():
+    with session_scope() as session:
+        return {n: (get_account(session, n).balance, ledger_total(session, get_account(session, n)))
+                for n in ("100100", "200200")}
+
+
+def test_faq_is_answered_without_signing_in(stack):
+    reply = texts(say(stack, "¿cómo deposito fondos a mi cuenta de prepago?", session="anon-faq-0001"))
+    assert "Agregar Fondos" in reply and "Complementos" in reply
+    assert "https://portal.example.mx/#prepaid_account" in reply
+    assert "Tu saldo" not in reply
+
+
+def test_signed_in_customer_gets_their_own_balance(stack):
+    reply = texts(say(stack, "cuánto saldo tengo", token=token("100100"), session="bal-100100-01"))
+    assert balance_of("100100") in reply
+    reply = texts(say(stack, "cuanta lana me queda", token=token("200200"), session="bal-200200-01"))
+    assert balance_of("200200") in reply and balance_of("100100") not in reply
+
+
+@pytest.mark.parametrize("bad_token, expected", [
+    (None, "necesito saber que eres tú"),
+    ("expired", "expiró"),
+    ("forged", "No pude verificar"),
+])
+def test_lookup_without_a_valid_identity_explains_how_to_sign_in(stack, bad_token, expected):
+    if bad_token == "expired":
+        bad_token = token(ttl=timedelta(seconds=-1))
+    elif bad_token == "forged":
+        real = token()
+        bad_token = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
+    reply = texts(say(stack, "cuál es mi saldo", token=bad_token, session="no-identity-0001"))
+    assert expected in reply and "MXN" not in reply
+
+
+def test_faq_then_lookup_then_thanks(stack):
+    t = token("100100")
+    first = texts(say(stack, "cómo cambio la tarjeta de crédito", token=t, session="multi-turn-0001"))
+    assert "Facturación" in first and "Visa terminada en 4242" in first
+    second = texts(say(stack, "y cuánto saldo tengo?", token=t, session="multi-turn-0001"))
+    assert balance_of("100100") in second
+    third = texts(say(stack, "muchas gracias", token=t, session="multi-turn-0001"))
+    assert "Con gusto" in third
+
+
+def test_activity_filters_and_ver_mas(stack):
+    t = token("100100")
+    first = say(stack, "movimientos de la extensión 102", token=t, session="activity-0001")
+    assert "ext. 102 (Ventas)" in texts(first) and "ext. 101" not in texts(first)
+    assert first[0]["buttons"][0]["payload"] == "/show_more_activity"
+    more = texts(say(stack, "ver más", token=t, session="activity-0001"))
+    assert more.startswith("Más movimientos de la ext. 102")
+    spend = texts(say(stack, "quién se gastó la lana", token=t, session="activity-0001"))
+    assert "Gasto en llamadas por extensión" in spend
+
+
+def test_fallback_offers_topics_then_recovers(stack):
+    t = token("100100")
+    offer = say(stack, "la cosa esa de la recarga", token=t, session="fallback-0001")
+    buttons = [b for m in offer for b in m.get("buttons") or []]
+    assert "No estoy seguro" in texts(offer) and len(buttons) == 3
+    recovered = texts(say(stack, buttons[0]["payload"], token=t, session="fallback-0001"))
+    assert "No estoy seguro" not in recovered and recovered.strip()
+
+
+def test_customers_sharing_a_session_id_never_see_each_other(stack):
+    shared = "shared-client-session-42"
+    say(stack, "cuánto saldo tengo", token=token("100100"), session=shared)
+    say(stack, "cuánto saldo tengo", token=token("200200"), session=shared)
+    trackers = sqlite3.connect(stack.work / "trackers.db")
+    senders = {row[0] for row in trackers.execute("select distinct sender_id from events")}
+    ours = {s for s in senders if s.startswith(("100100-", "200200-"))}
+    assert any(s.startswith("100100-") for s in ours) and any(s.startswith("200200-") for s in ours)
+    for sender in ours:
+        data = "\n".join(r[0] for r in trackers.execute("select data from events where sender_id = ?", (sender,)))
+        other = "200200" if sender.startswith("100100-") else "100100"
+        assert balance_of(other) not in data
+
+
+def test_raw_tokens_are_never_stored_or_logged(stack):
+    t = token("100100")
+    say(stack, "mi saldo", token=t, session="token-leak-0001")
+    trackers = sqlite3.connect(stack.work / "trackers.db")
+    assert not trackers.execute("select count(*) from events where data like ?", (f"%{t[-20:]}%",)).fetchone()[0]
+    for log in (stack.log_dir).glob("*.log"):
+        assert t[-20:] not in log.read_text(errors="replace")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", "No recibí ningún texto"),
+    ("   ", "No recibí ningún texto"),
+    ("saldo " * 17000, "muy largo"),  # ~100 KB
+    ("😀😀😀", None),
+    ("<script>alert('x')</script><img src=x onerror=alert(1)>", None),
+    ("'; DROP TABLE ledger_entries; --", None),
+    ("movimientos de la extensión 999", "No encontré la extensión 999"),
+    ("movimientos del 1 al 5 de diciembre de 2030", "todavía no llega"),
+])
+def test_bad_input_gets_a_polite_spanish_answer_and_changes_nothing(stack, text, expected):
+    before = ledger_snapshot()
+    reply = say(stack, text, token=token("100100"), session="bad-input-0001")
+    body = texts(reply)
+    assert body.strip(), "every message gets an answer"
+    assert "Traceback" not in body and "Exception" not in body
+    if expected:
+        assert expected in body
+    assert ledger_snapshot() == before
+    assert requests.get(f"{stack.rasa_url}/webhooks/prepago/", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("payload", [b"not json", b"[1,2]", b'{"message": "hola"}', b'{"session": "x", "message": "hola"}'])
+def test_malformed_requests_are_refused_with_400(stack, payload):
+    reply = requests.post(f"{stack.rasa_url}/webhooks/prepago/webhook", data=payload,
+                          headers={"Content-Type": "application/json"}, timeout=30)
+    assert reply.status_code == 400 and "Traceback" not in reply.text
+
+
+def test_rasa_http_api_requires_the_token(stack):
+    assert requests.get(f"{stack.rasa_url}/conversations/x/tracker", timeout=10).status_code == 401
+    assert requests.post(f"{stack.rasa_url}/model/parse", json={"text": "hola"}, timeout=10).status_code == 401
+    ok = requests.post(f"{stack.rasa_url}/model/parse", params={"token": os.environ["RASA_API_TOKEN"]},
+                       json={"text": "hola"}, timeout=30)
+    assert ok.status_code == 200 and ok.json()["intent"]["name"] == "greet"
+
+
+def _listening_addresses(port: int) -> set[str]:
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                addresses.add(address)
+    return addresses
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp")
+def test_servers_listen_on_loopback_only(stack):
+    for port in (stack.ports.actions, stack.ports.rasa):
+        assert _listening_addresses(port) == {"0100007F"}, port  # 127.0.0.1

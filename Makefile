@@ -10,13 +10,22 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: run test train seed eval-nlu validate clean
+.PHONY: run test train seed eval-nlu validate clean browser
 
-run: $(MODEL) $(DB)  ## set up, train if needed, seed the demo store and start the assistant
+WIDGET_DEPS := web/node_modules/.package-lock.json
+
+run: $(MODEL) $(DB) $(WIDGET_DEPS)  ## set up, train if needed, seed the demo store and start the assistant
 	$(BIN)/bot serve
 
-test: $(BIN)/.installed-test $(MODEL)  ## set up and run the whole test suite
+test: $(BIN)/.installed-test $(MODEL) $(WIDGET_DEPS) browser  ## set up and run the whole test suite
 	$(BIN)/pytest
+
+# The widget's only dependency, socket.io-client, served from here (no CDN).
+$(WIDGET_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --silent
+
+browser:
+	@scripts/ensure-chromium.sh
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	scripts/bootstrap.sh $(VENV)

@@ -32,6 +32,7 @@ QUIET_ENV = {
 class Ports:
     rasa: int = 5005
     actions: int = 5055
+    web: Optional[int] = 8080  # the demo page with the chat widget; None: not started
 
 
 @dataclass
@@ -43,6 +44,10 @@ class Stack:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.rasa}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://localhost:{self.ports.web}"
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         path = self.log_dir / f"{name}.log"
@@ -97,6 +102,10 @@ def running_stack(
             "--endpoints", str(endpoints), "--credentials", str(credentials), "--cors", "*",
         ],
     }
+    if stack.ports.web:
+        commands["web"] = [
+            sys.executable, "-m", "bot.webdemo", "--port", str(stack.ports.web), "--rasa-url", stack.rasa_url,
+        ]
     child_env["SANIC_HOST"] = "127.0.0.1"  # rasa-sdk's action server binds here
     try:
         for name, command in commands.items():
@@ -108,8 +117,10 @@ def running_stack(
         deadline = time.monotonic() + timeout
         checks = {
             "actions": f"http://127.0.0.1:{stack.ports.actions}/health",
-            "rasa": f"{stack.rasa_url}/webhooks/prepago/",
+            "rasa": f"{stack.rasa_url}/webhooks/prepago_socketio/",
         }
+        if stack.ports.web:
+            checks["web"] = f"http://127.0.0.1:{stack.ports.web}/config.js"
         for name, url in checks.items():
             if not _wait_for(url, stack.processes[name], deadline):
                 raise RuntimeError(f"{name} did not start; last log lines:\n{stack.log_tail(name)}")
@@ -136,6 +147,7 @@ def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
             token = issue_token(settings(), "100100")
             print(
                 f"\n✔ Listo en {time.monotonic() - started:.1f} s.\n"
+                f"  Chatea en el navegador:  {stack.web_url}  (botón «Entrar como cliente demo 100100»)\n"
                 f"  Chatea en la terminal:   .venv/bin/bot chat --account 100100\n"
                 f"  (o sin sesión:           .venv/bin/bot chat)\n"
                 f"  API segura:              POST {stack.rasa_url}/webhooks/prepago/webhook\n"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -14,7 +15,9 @@ os.environ.setdefault("RASA_API_TOKEN", secrets.token_urlsafe(24))
 os.environ.setdefault("PREPAGO_PORTAL_URL", "https://portal.example.mx")
 
 from bot.db import engine_for  # noqa: E402
+from bot.periods import today_in  # noqa: E402
 from bot.seed import seed_demo  # noqa: E402
+from bot.serve import Ports, running_stack  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODEL = PROJECT_ROOT / "models" / "prepago.tar.gz"
@@ -40,3 +43,25 @@ def trained_model() -> Path:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run the tests with `make test`, which trains it first.")
     return MODEL
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model, tmp_path_factory):
+    work = tmp_path_factory.mktemp("stack")
+    db_url = f"sqlite:///{work / 'prepago.db'}"
+    seed_demo(engine_for(db_url), today_in("America/Mexico_City"))
+    ports = Ports(_free_port(), _free_port(), _free_port())
+    endpoints = work / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{ports.actions}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{work / "trackers.db"}"\n'
+    )
+    with running_stack(trained_model, ports, work / "logs", {"PREPAGO_DATABASE_URL": db_url}, endpoints) as s:
+        s.work, s.store = work, engine_for(db_url)
+        yield s

@@ -1,11 +1,10 @@
 """The assistant through its real servers: Rasa + action server + SQLite store.
 
-One stack is started for the module (about 20 s) and stopped at the end.
+The stack (conftest.py) is started once for the session and stopped at the end.
 """
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -15,43 +14,11 @@ import requests
 
 from bot import formatting as fmt
 from bot.config import settings
-from bot.db import engine_for, session_scope
+from bot.db import session_scope
 from bot.identity import issue_token
-from bot.periods import today_in
-from bot.seed import seed_demo
-from bot.serve import Ports, running_stack
 from bot.store import get_account, ledger_total
 
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def stack(trained_model, tmp_path_factory):
-    work = tmp_path_factory.mktemp("stack")
-    db_url = f"sqlite:///{work / 'prepago.db'}"
-    seed_demo(engine_for(db_url), today_in("America/Mexico_City"))
-    ports = Ports(_free_port(), _free_port())
-    endpoints = work / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{ports.actions}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{work / "trackers.db"}"\n'
-    )
-    env = {"PREPAGO_DATABASE_URL": db_url}
-    old = os.environ.get("PREPAGO_DATABASE_URL")
-    os.environ["PREPAGO_DATABASE_URL"] = db_url  # for the assertions made from the tests
-    with running_stack(trained_model, ports, work / "logs", env, endpoints) as s:
-        s.work = work
-        yield s
-    if old is None:
-        os.environ.pop("PREPAGO_DATABASE_URL", None)
-    else:
-        os.environ["PREPAGO_DATABASE_URL"] = old
 
 
 def say(stack, text, token=None, session="test-session-000001", raw=False):
@@ -72,13 +39,13 @@ def token(account="100100", **kw):
     return issue_token(settings(), account, **kw)
 
 
-def balance_of(account: str) -> str:
-    with session_scope() as session:
+def balance_of(stack, account: str) -> str:
+    with session_scope(stack.store) as session:
         return fmt.money(get_account(session, account).balance)
 
 
-def ledger_snapshot():
-    with session_scope() as session:
+def ledger_snapshot(stack):
+    with session_scope(stack.store) as session:
         return {n: (get_account(session, n).balance, ledger_total(session, get_account(session, n)))
                 for n in ("100100", "200200")}
 
@@ -92,9 +59,9 @@ def test_faq_is_answered_without_signing_in(stack):
 
 def test_signed_in_customer_gets_their_own_balance(stack):
     reply = texts(say(stack, "cuánto saldo tengo", token=token("100100"), session="bal-100100-01"))
-    assert balance_of("100100") in reply
+    assert balance_of(stack, "100100") in reply
     reply = texts(say(stack, "cuanta lana me queda", token=token("200200"), session="bal-200200-01"))
-    assert balance_of("200200") in reply and balance_of("100100") not in reply
+    assert balance_of(stack, "200200") in reply and balance_of(stack, "100100") not in reply
 
 
 @pytest.mark.parametrize("bad_token, expected", [
@@ -117,7 +84,7 @@ def test_faq_then_lookup_then_thanks(stack):
     first = texts(say(stack, "cómo cambio la tarjeta de crédito", token=t, session="multi-turn-0001"))
     assert "Facturación" in first and "Visa terminada en 4242" in first
     second = texts(say(stack, "y cuánto saldo tengo?", token=t, session="multi-turn-0001"))
-    assert balance_of("100100") in second
+    assert balance_of(stack, "100100") in second
     third = texts(say(stack, "muchas gracias", token=t, session="multi-turn-0001"))
     assert "Con gusto" in third
 
@@ -153,7 +120,7 @@ def test_customers_sharing_a_session_id_never_see_each_other(stack):
     for sender in ours:
         data = "\n".join(r[0] for r in trackers.execute("select data from events where sender_id = ?", (sender,)))
         other = "200200" if sender.startswith("100100-") else "100100"
-        assert balance_of(other) not in data
+        assert balance_of(stack, other) not in data
 
 
 def test_raw_tokens_are_never_stored_or_logged(stack):
@@ -176,14 +143,14 @@ def test_raw_tokens_are_never_stored_or_logged(stack):
     ("movimientos del 1 al 5 de diciembre de 2030", "todavía no llega"),
 ])
 def test_bad_input_gets_a_polite_spanish_answer_and_changes_nothing(stack, text, expected):
-    before = ledger_snapshot()
+    before = ledger_snapshot(stack)
     reply = say(stack, text, token=token("100100"), session="bad-input-0001")
     body = texts(reply)
     assert body.strip(), "every message gets an answer"
     assert "Traceback" not in body and "Exception" not in body
     if expected:
         assert expected in body
-    assert ledger_snapshot() == before
+    assert ledger_snapshot(stack) == before
     assert requests.get(f"{stack.rasa_url}/webhooks/prepago/", timeout=5).status_code == 200
 
 

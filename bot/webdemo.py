@@ -1,0 +1,85 @@
+"""The local demo site: a support page with the chat widget and a demo token issuer.
+
+The issuer signs tokens for the demo accounts only and exists for the local
+demo; in production the company's own login issues the customer's token.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.config import PROJECT_ROOT, settings
+from bot.identity import issue_token
+from bot.seed import DEMO_ACCOUNTS
+
+WEB = PROJECT_ROOT / "web"
+SOCKET_IO_CLIENT = WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+STATIC = {
+    "/": (WEB / "index.html", "text/html"),
+    "/widget.js": (WEB / "widget.js", "application/javascript"),
+    "/widget.css": (WEB / "widget.css", "text/css"),
+    "/demo.js": (WEB / "demo.js", "application/javascript"),
+    "/vendor/socket.io.min.js": (SOCKET_IO_CLIENT, "application/javascript"),
+}
+
+
+def make_app(rasa_url: str) -> web.Application:
+    origin = rasa_url.rstrip("/")
+    ws_origin = origin.replace("http", "ws", 1)
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"connect-src 'self' {origin} {ws_origin}; img-src 'self' data:; frame-ancestors 'none'"
+    )
+
+    @web.middleware
+    async def security_headers(request: web.Request, handler):
+        response = await handler(request)
+        response.headers["Content-Security-Policy"] = csp
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    async def static(request: web.Request) -> web.Response:
+        path, content_type = STATIC[request.path]
+        if not path.exists():
+            raise web.HTTPServiceUnavailable(text=f"Falta {path.name}: ejecuta `make run`.")
+        return web.Response(body=path.read_bytes(), content_type=content_type, charset="utf-8")
+
+    async def config(_: web.Request) -> web.Response:
+        body = f"window.PREPAGO_CONFIG = {json.dumps({'socketUrl': origin})};\n"
+        return web.Response(text=body, content_type="application/javascript")
+
+    async def demo_token(request: web.Request) -> web.Response:
+        try:
+            account = (await request.json()).get("account")
+        except (ValueError, AttributeError):
+            account = None
+        if account not in {a.number for a in DEMO_ACCOUNTS}:
+            return web.json_response({"error": "Solo hay tokens para las cuentas demo."}, status=400)
+        return web.json_response({"token": issue_token(settings(), account)})
+
+    app = web.Application(middlewares=[security_headers], client_max_size=4096)
+    for route in STATIC:
+        app.router.add_get(route, static)
+    app.router.add_get("/config.js", config)
+    app.router.add_post("/demo/token", demo_token)
+    return app
+
+
+def main() -> None:
+    import argparse
+
+    from bot.cli import load_env_file
+
+    load_env_file()
+    parser = argparse.ArgumentParser(description="Sitio demo con el widget de chat")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
+    args = parser.parse_args()
+    web.run_app(make_app(args.rasa_url), host="127.0.0.1", port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()

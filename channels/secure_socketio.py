@@ -1,0 +1,156 @@
+"""socket.io channel for the web widget, with verified identity.
+
+Rasa 3.6's SocketIOInput lets the client pick the conversation id (its
+`jwt_key` only gates the connection). Here the client sends its token and a
+client session key when connecting (`auth: {token, session}`); the server
+derives the conversation from the verified account, joins the socket to that
+room only, and replays that conversation's history on reconnect.
+
+python-socketio is pinned to 5.9 (enter_room became a coroutine in 5.10 and
+Rasa 3.6 calls it without await: RasaHQ/rasa#13027); `_maybe_await` keeps
+this channel correct on either side of that change.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from channels.guard import NO_ANSWER, BadRequest, bind, screen_text
+
+logger = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 50
+DISPLAY_KEY = "display_text"  # button title shown instead of its /payload
+
+
+async def _maybe_await(result: Any) -> Any:
+    return await result if inspect.isawaitable(result) else result
+
+
+class _CountingOutput(SocketIOOutput):
+    """Remembers whether anything was sent, so silence can be replaced by an apology."""
+
+    sent = 0
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        self.sent += 1
+        await super()._send_message(socket_id, response)
+
+
+class _AppAwareBlueprint(SocketBlueprint):
+    def register(self, app: Sanic, options: dict) -> None:
+        self.ctx.app = app
+        super().register(app, options)
+
+
+def history_of(events, limit: int = HISTORY_LIMIT) -> list[dict]:
+    """What the widget shows for past turns: customer texts and bot bubbles."""
+    items: list[dict] = []
+    for event in events:
+        if isinstance(event, UserUttered) and event.text is not None:
+            shown = (event.metadata or {}).get(DISPLAY_KEY) or event.text
+            items.append({"from": "user", "text": shown})
+        elif isinstance(event, BotUttered) and (event.text or event.data.get("buttons")):
+            buttons = [{"title": b.get("title"), "payload": b.get("payload")} for b in event.data.get("buttons") or []]
+            items.append({"from": "bot", "text": event.text or "", "buttons": buttons})
+    return items[-limit:]
+
+
+class SecureSocketIOInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "prepago_socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict]) -> "SecureSocketIOInput":
+        credentials = credentials or {}
+        return cls(
+            socketio_path=credentials.get("socketio_path", "/socket.io"),
+            cors_allowed_origins=credentials.get("cors_allowed_origins", "*"),
+        )
+
+    def __init__(self, socketio_path: str = "/socket.io", cors_allowed_origins: Any = "*") -> None:
+        self.socketio_path = socketio_path
+        self.cors_allowed_origins = cors_allowed_origins
+        self.sio: Optional[AsyncServer] = None
+
+    def get_output_channel(self) -> Optional[SocketIOOutput]:
+        return SocketIOOutput(self.sio, "bot_uttered") if self.sio else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        hook = _AppAwareBlueprint(sio, self.socketio_path, "prepago_socketio_webhook", __name__)
+        self.sio = sio
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect")
+        async def connect(sid: str, environ: dict, auth: Optional[dict]) -> bool:
+            auth = auth if isinstance(auth, dict) else {}
+            try:
+                binding = bind(auth.get("token") or None, auth.get("session"))
+            except BadRequest:
+                return False  # the widget always sends a well-formed session key
+            await sio.save_session(sid, {"binding": binding})
+            await _maybe_await(sio.enter_room(sid, binding.sender_id))
+            return True
+
+        @sio.on("session_request")
+        async def session_request(sid: str, _data: Any = None) -> None:
+            binding = (await sio.get_session(sid))["binding"]
+            error = binding.metadata["prepago_identity"]["error"]
+            await sio.emit(
+                "session_confirm",
+                {"signed_in": binding.account is not None, "account": binding.account,
+                 "auth_error": error if error != "missing" else None,
+                 "history": await self._history(hook, binding.sender_id)},
+                room=sid,
+            )
+
+        @sio.on("user_uttered")
+        async def handle_message(sid: str, data: Any) -> None:
+            binding = (await sio.get_session(sid))["binding"]
+            data = data if isinstance(data, dict) else {}
+            text = data.get("message")
+            output = _CountingOutput(sio, "bot_uttered")
+            polite = screen_text(text)
+            if polite is not None:
+                await output.send_text_message(binding.sender_id, polite)
+            else:
+                metadata = dict(binding.metadata)
+                title = data.get("title")
+                if isinstance(title, str) and text.startswith("/"):
+                    metadata[DISPLAY_KEY] = title[:80]
+                try:
+                    await on_new_message(UserMessage(text, output, binding.sender_id,
+                                                     input_channel=self.name(), metadata=metadata))
+                except Exception:  # noqa: BLE001 - answer politely, log the cause
+                    logger.exception("socket.io message failed")
+                if not output.sent:
+                    await output.send_text_message(binding.sender_id, NO_ANSWER)
+            await sio.emit("bot_done", {}, room=sid)
+
+        return hook
+
+    async def _history(self, hook: _AppAwareBlueprint, sender_id: str) -> list[dict]:
+        agent = getattr(getattr(hook.ctx, "app", None), "ctx", None)
+        agent = getattr(agent, "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return []
+        try:
+            tracker = await _maybe_await(agent.tracker_store.retrieve(sender_id))
+        except Exception:  # noqa: BLE001 - history is a convenience, never a failure
+            logger.exception("could not load history")
+            return []
+        return history_of(tracker.events) if tracker else []

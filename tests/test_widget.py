@@ -1,0 +1,163 @@
+"""The web widget in a real browser (Debian's Chromium driven by Playwright)
+against the real servers started by the session's `stack` fixture."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+
+from bot import formatting as fmt
+from bot.config import settings
+from bot.db import session_scope
+from bot.identity import issue_token
+from bot.store import get_account
+from tests.conftest import PROJECT_ROOT
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="install the test extras: make test")
+expect = playwright_api.expect
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
+    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+SCREENSHOT = PROJECT_ROOT / "docs" / "widget.png"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("Chromium is needed for the browser tests: `make test` installs it (scripts/ensure-chromium.sh).")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, stack):
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(stack.web_url)
+    yield page
+    context.close()
+
+
+def balance(stack, account):
+    with session_scope(stack.store) as session:
+        return fmt.money(get_account(session, account).balance)
+
+
+def open_chat(page):
+    page.get_by_role("button", name="Abrir el chat de soporte").click()
+    expect(page.get_by_role("dialog", name="Soporte · Cuenta de Prepago")).to_be_visible()
+
+
+def sign_in(page, account):
+    page.get_by_role("button", name=f"Entrar como cliente demo {account}").click()
+    expect(page.locator(".pc-status")).to_have_text(f"Sesión iniciada · cuenta {account}")
+
+
+def ask(page, text):
+    before = page.locator(".pc-bot").count()
+    page.get_by_label("Tu mensaje").fill(text)
+    page.get_by_label("Tu mensaje").press("Enter")
+    expect(page.locator(".pc-typing")).to_be_hidden(timeout=30000)
+    expect(page.locator(".pc-bot")).not_to_have_count(before)
+    return page.locator(".pc-log").inner_text()
+
+
+def test_page_bubble_and_spanish_greeting(page):
+    expect(page).to_have_title("Centro de ayuda · Cuenta de Prepago")
+    open_chat(page)
+    expect(page.locator(".pc-bot").first).to_contain_text("¡Hola! Soy el asistente de tu Cuenta de Prepago")
+    expect(page.get_by_label("Tu mensaje")).to_have_attribute("placeholder", "Escribe tu pregunta…")
+    expect(page.locator(".pc-status")).to_have_text("Sin sesión · solo dudas generales")
+
+
+def test_signed_in_customer_sees_seeded_balance_quick_replies_and_history(page, stack):
+    open_chat(page)
+    sign_in(page, "100100")
+    assert balance(stack, "100100") in ask(page, "¿cuánto saldo tengo?")
+    ask(page, "ayuda")
+    page.get_by_role("button", name="Ver mis movimientos").last.click()
+    expect(page.locator(".pc-user").last).to_have_text("Ver mis movimientos")  # the title, not the /payload
+    expect(page.locator(".pc-log")).to_contain_text("Tus movimientos, del más reciente al más antiguo", timeout=30000)
+    link_answer = ask(page, "¿cómo agrego fondos?")
+    assert "Agregar Fondos" in link_answer
+    link = page.get_by_role("link", name="Cuenta de Prepago").last
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("href", re.compile(r"^https://portal\.example\.mx/#prepaid_account$"))
+    page.screenshot(path=str(SCREENSHOT))
+
+    page.reload()
+    open_chat(page)
+    expect(page.locator(".pc-log")).to_contain_text("¿cuánto saldo tengo?")
+    expect(page.locator(".pc-log")).to_contain_text(balance(stack, "100100"))
+    expect(page.locator(".pc-user", has_text="/show_activity")).to_have_count(0)
+
+
+def test_customer_text_is_rendered_as_text(page):
+    open_chat(page)
+    attack = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+    ask(page, attack)
+    expect(page.locator(".pc-user").last).to_have_text(attack)
+    assert page.locator(".pc-log img, .pc-log script").count() == 0
+    page.wait_for_timeout(300)
+    assert page.dialogs == []
+
+
+def test_second_customer_sees_only_their_own_data_even_with_the_same_session_id(browser, stack, page):
+    open_chat(page)
+    sign_in(page, "100100")
+    ask(page, "mi saldo")
+    shared_session = page.evaluate("localStorage.getItem('prepago-chat-session')")
+
+    other = browser.new_context()
+    other.add_init_script(f"localStorage.setItem('prepago-chat-session', '{shared_session}')")
+    intruder = other.new_page()
+    intruder.goto(stack.web_url)
+    open_chat(intruder)
+    expect(intruder.locator(".pc-user")).to_have_count(0)  # anonymous: nothing of 100100's chat
+    sign_in(intruder, "200200")
+    expect(intruder.locator(".pc-user")).to_have_count(0)
+    text = ask(intruder, "¿cuánto saldo tengo?")
+    assert balance(stack, "200200") in text and balance(stack, "100100") not in text
+    other.close()
+
+
+@pytest.mark.parametrize("kind, status", [("expired", "Tu sesión expiró"), ("forged", "No pudimos verificar")])
+def test_expired_or_forged_token_never_shows_data(browser, stack, kind, status):
+    from datetime import timedelta
+
+    token = issue_token(settings(), "100100", ttl=timedelta(seconds=-1)) if kind == "expired" \
+        else issue_token(settings(), "100100")[:-3] + "xyz"
+    context = browser.new_context()
+    context.add_init_script(f"sessionStorage.setItem('prepago-demo-token', '{token}')")
+    page = context.new_page()
+    page.goto(stack.web_url)
+    open_chat(page)
+    expect(page.locator(".pc-status")).to_contain_text(status)
+    text = ask(page, "¿cuánto saldo tengo?")
+    assert "MXN" not in text and "sesión" in text
+    context.close()
+
+
+def test_keyboard_and_phone_width(browser, stack):
+    context = browser.new_context(viewport={"width": 375, "height": 700}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(stack.web_url)
+    page.get_by_role("button", name="Abrir el chat de soporte").focus()
+    page.keyboard.press("Enter")
+    panel = page.get_by_role("dialog", name="Soporte · Cuenta de Prepago")
+    expect(panel).to_be_visible()
+    expect(page.get_by_label("Tu mensaje")).to_be_focused()
+    box = panel.bounding_box()
+    assert box["width"] >= 370 and box["height"] >= 690  # full screen on a phone
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(page.get_by_role("button", name="Abrir el chat de soporte")).to_be_focused()
+    context.close()

@@ -38,7 +38,7 @@ $(BIN)/.installed-test: $(BIN)/.installed
 # Trains only when the config, domain or training data changed.
 $(MODEL): $(BIN)/.installed $(TRAIN_INPUTS)
 	@echo "==> Training the Spanish model (about 2 minutes on 2 cores)"
-	$(BIN)/rasa train --quiet --fixed-model-name prepago --out models
+	$(BIN)/python scripts/rasa-quiet.py train --fixed-model-name prepago --out models
 	@touch $@
 
 train: $(MODEL)

@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: run test train seed eval-nlu validate clean browser
+.PHONY: run test train seed eval-nlu validate clean browser bench
 
 WIDGET_DEPS := web/node_modules/.package-lock.json
 
@@ -57,3 +57,6 @@ eval-nlu: $(MODEL)  ## accuracy and macro-F1 on the held-out test set
 
 clean:
 	rm -rf models/*.tar.gz var .rasa
+
+bench: $(BIN)/.installed-test $(MODEL)  ## quality, speed and store benchmarks → benchmarks/RESULTS.md
+	$(BIN)/python -m benchmarks.run

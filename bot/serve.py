@@ -98,7 +98,7 @@ def running_stack(
         ],
         "rasa": [
             _bin("rasa"), "run", "--model", str(model), "--port", str(stack.ports.rasa),
-            "--interface", "127.0.0.1", "--enable-api", "--auth-token", api_token,
+            "--interface", "127.0.0.1", "--enable-api", f"--auth-token={api_token}",  # "=": tokens may start with "-"
             "--endpoints", str(endpoints), "--credentials", str(credentials), "--cors", "*",
         ],
     }

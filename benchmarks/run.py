@@ -1,0 +1,211 @@
+"""`make bench`: quality, speed and store benchmarks, printed as a table and
+written to benchmarks/RESULTS.md and benchmarks/results.json.
+
+    python -m benchmarks.run            # the full run (about 25 minutes on 2 cores)
+    python -m benchmarks.run --smoke    # a tiny run that keeps the benchmark from rotting
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from benchmarks import quality_bench, speed_bench, store_bench
+from benchmarks.stats import machine
+from bot.config import PROJECT_ROOT
+from bot.serve import QUIET_ENV
+
+HERE = Path(__file__).resolve().parent
+MODEL = PROJECT_ROOT / "models" / "prepago.tar.gz"
+
+TARGETS = {
+    "faq_p95_ms": 25, "lookup_p95_ms": 40, "throughput_ratio_8": 3.0, "ready_s": 20, "store_p95_ms": 5,
+}
+
+
+def train_timing(work: Path) -> dict:
+    """Train this project's model from scratch (empty cache) and time it."""
+    env = {**os.environ, **QUIET_ENV, "RASA_CACHE_DIRECTORY": str(work / "cache")}
+    started = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).with_name("rasa")), "train", "--fixed-model-name", "timed",
+                    "--out", str(work)], cwd=PROJECT_ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return {"train_s": round(time.perf_counter() - started, 1),
+            "model_mib": round((work / "timed.tar.gz").stat().st_size / 2**20, 1)}
+
+
+def store(rows: int, iterations: int, work: Path) -> dict:
+    out = {}
+    engines = {"sqlite": create_engine(f"sqlite:///{work / 'store.db'}", future=True)}
+    pg_url = os.environ.get("PREPAGO_BENCH_POSTGRES_URL") or os.environ.get("PREPAGO_TEST_POSTGRES_URL")
+    schema = f"prepago_bench_{uuid.uuid4().hex[:8]}"
+    if pg_url:
+        admin = create_engine(pg_url, future=True)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engines["postgresql"] = create_engine(pg_url, future=True, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        for name, engine in engines.items():
+            fill_s = store_bench.fill(engine, rows)
+            out[name] = {"rows": store_bench.row_count(engine), "fill_s": round(fill_s, 1),
+                         **store_bench.measure(engine, iterations)}
+    finally:
+        if pg_url:
+            engines["postgresql"].dispose()
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    if not pg_url:
+        out["postgresql"] = "skipped: set PREPAGO_BENCH_POSTGRES_URL (or PREPAGO_TEST_POSTGRES_URL)"
+    return out
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "# Benchmark results", "",
+        f"Run {results['finished']} on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), {m['os']}, Python {m['python']}."
+        + (" **Smoke run: tiny sizes, figures not meaningful.**" if results["smoke"] else ""), "",
+    ]
+    q = results.get("quality")
+    if q:
+        lines += ["## NLU quality (held-out Spanish set, never trained on)", "",
+                  f"{q['train_examples']} training examples, {q['test_examples']} held-out examples.", "",
+                  "| system | accuracy | macro-F1 | out-of-scope recall | out-of-scope handled¹ | top confusions |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for name, r in q["held_out"].items():
+            lines.append(f"| {name} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {r['oos_recall']} | {r['oos_handled']} | "
+                         + "; ".join(r["confusions"][:3]) + " |")
+        lines += ["", "¹ predicted `out_of_scope` or sent to the confidence fallback.", "",
+                  "| system | k-fold CV accuracy (mean) | macro-F1 (mean) | macro-F1 (worst fold) |", "| --- | --- | --- | --- |"]
+        for name, r in q["cross_validation"].items():
+            lines.append(f"| {name} ({r['folds']} folds) | {r['accuracy_mean']:.3f} | {r['macro_f1_mean']:.3f} | {r['macro_f1_min']:.3f} |")
+        lines.append("")
+    s = results.get("speed")
+    if s:
+        ours, stock = s["ours"], s.get("stock")
+        lines += ["## Speed through the real HTTP servers (one Rasa process each)", "",
+                  "| measure | ours | stock `rasa init` | stock / ours |", "| --- | --- | --- | --- |"]
+
+        def row(label, a, b):
+            ratio = f"{b / a:.1f}×" if (a and b) else ""
+            lines.append(f"| {label} | {a if a is not None else '–'} | {b if b is not None else '–'} | {ratio} |")
+
+        for key, label in (("parse", "`/model/parse`"), ("faq_end_to_end", "FAQ message end to end")):
+            for p in ("p50_ms", "p95_ms"):
+                row(f"{label} {p[:3]} (ms)", ours[key][p], stock[key][p] if stock else None)
+        for p in ("p50_ms", "p95_ms"):
+            row(f"balance lookup end to end {p[:3]} (ms)", ours["lookup_end_to_end"][p], None)
+        for i, load in enumerate(ours["load"]):
+            other = stock["load"][i] if stock else None
+            c = load["concurrency"]
+            ratio = f"{load['throughput_msg_s'] / other['throughput_msg_s']:.1f}× ours" if other and other["throughput_msg_s"] else ""
+            lines.append(f"| throughput, {c} conversations (msg/s) | {load['throughput_msg_s']} | "
+                         f"{other['throughput_msg_s'] if other else '–'} | {ratio} |")
+            lines.append(f"| p95 at {c} conversations (ms) | {load['p95_ms']} | {other['p95_ms'] if other else '–'} | |")
+            lines.append(f"| errors at {c} conversations | {load['errors']} of {load['messages']} | "
+                         f"{(str(other['errors']) + ' of ' + str(other['messages'])) if other else '–'} | |")
+        row("ready after start command (s)", ours["ready_s"], stock["ready_s"] if stock else None)
+        lines.append(f"| peak memory (MiB) | Rasa {ours['peak_rss_mib'].get('rasa')}, actions {ours['peak_rss_mib'].get('actions')} | "
+                     f"{stock['peak_rss_mib']['rasa'] if stock else '–'} | |")
+        t = results.get("training")
+        if t:
+            lines.append(f"| training time (s) | {t['train_s']} | {stock.get('train_s') if stock else '–'} | |")
+            lines.append(f"| model size (MiB) | {t['model_mib']} | {stock.get('model_mib') if stock else '–'} | |")
+        lines.append("")
+    st = results.get("store")
+    if st:
+        lines += ["## Account store lookups", "", "| database | rows | balance p50/p95 (ms) | last 20 of one extension p50/p95 | month per-extension summary p50/p95 |",
+                  "| --- | --- | --- | --- | --- |"]
+        for name, r in st.items():
+            if isinstance(r, str):
+                lines.append(f"| {name} | {r} | | | |")
+                continue
+            cells = [f"{r[k]['p50_ms']} / {r[k]['p95_ms']}" for k in ("balance", "last_20_for_extension", "month_summary")]
+            lines.append(f"| {name} | {r['rows']:,} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["## Targets", "", "| target | goal | measured |", "| --- | --- | --- |"]
+    for name, (goal, value) in results.get("targets", {}).items():
+        lines.append(f"| {name} | {goal} | {value} |")
+    return "\n".join(lines) + "\n"
+
+
+def targets(results: dict) -> dict:
+    out = {}
+    s = results.get("speed")
+    if s:
+        out["FAQ reply p95 (ms)"] = (f"≤ {TARGETS['faq_p95_ms']}", s["ours"]["faq_end_to_end"]["p95_ms"])
+        out["lookup reply p95 (ms)"] = (f"≤ {TARGETS['lookup_p95_ms']}", s["ours"]["lookup_end_to_end"]["p95_ms"])
+        out["ready (s)"] = (f"≤ {TARGETS['ready_s']}", s["ours"]["ready_s"])
+        if "stock" in s:
+            ours8, stock8 = s["ours"]["load"][0], s["stock"]["load"][0]
+            out["throughput vs stock, 8 conversations"] = (
+                f"≥ {TARGETS['throughput_ratio_8']}× and 0 errors",
+                f"{ours8['throughput_msg_s'] / max(stock8['throughput_msg_s'], 0.1):.1f}×, {ours8['errors']} errors")
+    if results.get("store"):
+        worst = max(r[k]["p95_ms"] for r in results["store"].values() if isinstance(r, dict)
+                    for k in ("balance", "last_20_for_extension", "month_summary"))
+        out["store lookups p95 (ms), worst"] = (f"< {TARGETS['store_p95_ms']}", worst)
+    q = results.get("quality")
+    if q:
+        h = q["held_out"]
+        best_other = max((n for n in h if n != "ours"), key=lambda n: h[n]["macro_f1"])
+        out["held-out accuracy / macro-F1 vs best baseline"] = (
+            "ahead of both", f"ours {h['ours']['accuracy']:.3f} / {h['ours']['macro_f1']:.3f}, "
+                             f"{best_other} {h[best_other]['accuracy']:.3f} / {h[best_other]['macro_f1']:.3f}")
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, no stock assistant, no Rasa CV")
+    parser.add_argument("--only", nargs="*", choices=["quality", "speed", "store", "training"])
+    parser.add_argument("--out", type=Path, default=HERE)
+    args = parser.parse_args(argv)
+    parts = set(args.only or ["quality", "speed", "store", "training"])
+    if args.smoke:
+        parts.discard("training")
+    os.environ.update(QUIET_ENV)
+    # Throw-away secrets for the servers this run starts; never written anywhere.
+    os.environ.setdefault("PREPAGO_JWT_SECRET", secrets.token_urlsafe(48))
+    os.environ.setdefault("RASA_API_TOKEN", secrets.token_urlsafe(24))
+    results: dict = {"machine": machine(), "smoke": args.smoke}
+    with tempfile.TemporaryDirectory(prefix="prepago-bench-") as tmp:
+        work = Path(tmp)
+        if "quality" in parts:
+            print("==> NLU quality…", flush=True)
+            results["quality"] = quality_bench.quality(MODEL, cv_folds=2 if args.smoke else 5,
+                                                       rasa_cv=not args.smoke, with_stock=not args.smoke)
+        if "training" in parts:
+            print("==> Training time (empty cache)…", flush=True)
+            results["training"] = train_timing(work)
+        if "speed" in parts:
+            print("==> Latency and throughput…", flush=True)
+            (work / "speed").mkdir()
+            results["speed"] = speed_bench.speed(
+                MODEL, work / "speed", one_user_n=5 if args.smoke else 200, load_seconds=2 if args.smoke else 30,
+                concurrencies=(2,) if args.smoke else (8, 32), with_stock=not args.smoke)
+        if "store" in parts:
+            print("==> Account store…", flush=True)
+            results["store"] = store(2000 if args.smoke else 1_000_000, 5 if args.smoke else 300, work)
+    results["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    results["targets"] = targets(results)
+    table = markdown(results)
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "RESULTS.md").write_text(table)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

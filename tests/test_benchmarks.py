@@ -1,0 +1,28 @@
+"""A smoke run of the benchmark so it cannot rot. It asserts that every part
+produces its figures, never how fast they are."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import PROJECT_ROOT
+
+
+def test_benchmark_smoke_run_writes_its_table_and_json(trained_model, tmp_path):
+    run = subprocess.run([sys.executable, "-m", "benchmarks.run", "--smoke", "--out", str(tmp_path)],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["machine"]["cores"] >= 1
+    held_out = results["quality"]["held_out"]
+    assert set(held_out) == {"ours", "tfidf_logreg"}
+    assert 0 <= held_out["ours"]["macro_f1"] <= 1
+    ours = results["speed"]["ours"]
+    for measure in ("parse", "faq_end_to_end", "lookup_end_to_end"):
+        assert ours[measure]["n"] == 5 and ours[measure]["p95_ms"] > 0
+    assert ours["load"][0]["errors"] == 0 and ours["load"][0]["messages"] > 0
+    assert results["store"]["sqlite"]["rows"] == 2000
+    table = (tmp_path / "RESULTS.md").read_text()
+    for heading in ("## NLU quality", "## Speed through the real HTTP servers", "## Account store lookups", "## Targets"):
+        assert heading in table

@@ -9,7 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import settings
-from bot.identity import Identity, identity_from_metadata
+from bot import linking
+from bot.identity import UNLINKED, Identity, identity_from_metadata
 from bot.replies import Reply, sign_in_needed
 from bot.store import UnknownAccount
 
@@ -37,15 +38,20 @@ def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
 def account_lookup(run: Callable[..., list]) -> Callable[..., Any]:
     """Wrap an action that needs the customer's account.
 
-    Anonymous customers get the sign-in explanation; store failures get a
-    polite Spanish apology instead of a stack trace.
+    Anonymous web customers get the sign-in explanation, unlinked messaging
+    identities start account linking; store failures get a polite Spanish
+    apology instead of a stack trace.
     """
 
     @functools.wraps(run)
     def wrapper(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         who = identity(tracker)
         if who.account is None:
-            send(dispatcher, sign_in_needed(who.error))
+            if who.error == UNLINKED and who.subject:
+                channel, _, user_id = who.subject.partition(":")
+                dispatcher.utter_message(text=linking.begin(channel, user_id))
+            else:
+                send(dispatcher, sign_in_needed(who.error))
             return []
         try:
             return run(self, dispatcher, tracker, domain, who.account)

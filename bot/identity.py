@@ -27,12 +27,14 @@ class AuthError(str):
 
 
 MISSING, EXPIRED, INVALID = AuthError("missing"), AuthError("expired"), AuthError("invalid")
+UNLINKED = AuthError("unlinked")  # a messaging identity not (yet) linked to an account
 
 
 @dataclass(frozen=True)
 class Identity:
     account: Optional[str]  # None: anonymous (FAQ only)
-    error: Optional[AuthError] = None  # why a presented token was refused
+    error: Optional[AuthError] = None  # why there is no account
+    subject: Optional[str] = None  # messaging identity, e.g. "whatsapp:+5215512345678"
 
 
 def issue_token(cfg: Settings, account: str, ttl: timedelta = timedelta(hours=8)) -> str:
@@ -75,13 +77,23 @@ def conversation_id(cfg: Settings, identity: Identity, client_session: str) -> s
     return f"{owner}-{_mac(cfg, 'conversation', owner, client_session)[:32]}"
 
 
+def channel_conversation_id(cfg: Settings, channel: str, user_id: str) -> str:
+    """Conversation of a messaging identity: stable, and not guessable from the number."""
+    return f"{channel}-{_mac(cfg, 'conversation', channel, user_id)[:32]}"
+
+
+def _identity_mac(cfg: Settings, sender_id: str, account, error, subject) -> str:
+    return _mac(cfg, "identity", sender_id, account or "", error or "", subject or "")
+
+
 def identity_metadata(cfg: Settings, identity: Identity, sender_id: str) -> dict[str, Any]:
     """Metadata for the UserMessage: the verified account, MAC-bound to the conversation."""
     return {
         METADATA_KEY: {
             "account": identity.account,
             "error": identity.error,
-            "mac": _mac(cfg, "identity", sender_id, identity.account or "", identity.error or ""),
+            "subject": identity.subject,
+            "mac": _identity_mac(cfg, sender_id, identity.account, identity.error, identity.subject),
         }
     }
 
@@ -91,8 +103,8 @@ def identity_from_metadata(cfg: Settings, metadata: Optional[dict], sender_id: s
     data = (metadata or {}).get(METADATA_KEY)
     if not isinstance(data, dict):
         return Identity(None, MISSING)
-    account, error = data.get("account"), data.get("error")
-    expected = _mac(cfg, "identity", sender_id, account or "", error or "")
+    account, error, subject = data.get("account"), data.get("error"), data.get("subject")
+    expected = _identity_mac(cfg, sender_id, account, error, subject)
     if not isinstance(data.get("mac"), str) or not hmac.compare_digest(expected, data["mac"]):
         return Identity(None, INVALID)
-    return Identity(account, AuthError(error) if error else None)
+    return Identity(account, AuthError(error) if error else None, subject)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base, relationship
@@ -82,6 +83,8 @@ class Account(Base):
     timezone = Column(String(64), nullable=False, default="America/Mexico_City")
     # Kept equal to the sum of the ledger by `store.record_entry`, in the same transaction.
     balance = Column(Money, nullable=False, default=Decimal("0.00"))
+    # Verification PIN for linking a messaging identity: salted scrypt hash, never the PIN.
+    pin_hash = Column(String(200), nullable=True)
 
     extensions = relationship("Extension", back_populates="account", order_by="Extension.number")
     card = relationship("Card", uselist=False, back_populates="account")
@@ -157,6 +160,34 @@ class LedgerEntry(Base):
     duration_seconds = Column(Integer, nullable=True)
 
     extension = relationship("Extension")
+
+
+class ChannelLink(Base):
+    """A messaging identity (WhatsApp number, Telegram or Messenger user) linked to an account."""
+
+    __tablename__ = "channel_links"
+
+    channel = Column(String(20), primary_key=True)
+    user_id = Column(String(120), primary_key=True)
+    account_id = Column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    linked_at = Column(UTCDateTime, nullable=False)
+
+
+class ChannelState(Base):
+    """Per-identity state of a messaging conversation that must not live in Rasa's
+    tracker: the linking step, failed attempts and lockout, and the numbered
+    options last offered on WhatsApp."""
+
+    __tablename__ = "channel_states"
+
+    channel = Column(String(20), primary_key=True)
+    user_id = Column(String(120), primary_key=True)
+    link_step = Column(String(10), nullable=True)  # None, "account" or "pin"
+    pending_account = Column(String(20), nullable=True)
+    failures = Column(Integer, nullable=False, default=0)
+    locked_until = Column(UTCDateTime, nullable=True)
+    options = Column(Text, nullable=True)  # JSON list of payloads for "1", "2", ...
+    updated_at = Column(UTCDateTime, nullable=False)
 
 
 def utcnow() -> datetime:

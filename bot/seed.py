@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
 from bot.models import Account, AutoRecharge, Base, Card, EntryKind, Extension
+from bot.pins import hash_pin
 from bot.store import record_entry
 
 HISTORY_DAYS = 90
@@ -42,6 +43,7 @@ class DemoAccount:
     opening_deposit: Decimal
     calls_per_day: int
     seed: int
+    pin: str  # demo verification PIN (README); stored only as a salted hash
 
 
 DEMO_ACCOUNTS = (
@@ -54,6 +56,7 @@ DEMO_ACCOUNTS = (
         opening_deposit=Decimal("1000.00"),
         calls_per_day=3,
         seed=1001,
+        pin="4321",
     ),
     DemoAccount(
         number="200200",
@@ -64,6 +67,7 @@ DEMO_ACCOUNTS = (
         opening_deposit=Decimal("800.00"),
         calls_per_day=1,
         seed=2002,
+        pin="8765",
     ),
 )
 
@@ -81,7 +85,8 @@ def seed_demo(engine: Engine, anchor: date, tz: str = "America/Mexico_City") -> 
         session.execute(delete(Account).where(Account.number.in_(numbers)))
     for demo in DEMO_ACCOUNTS:
         with session_scope(engine) as session:
-            account = Account(number=demo.number, company=demo.company, timezone=tz, balance=Decimal("0.00"))
+            account = Account(number=demo.number, company=demo.company, timezone=tz, balance=Decimal("0.00"),
+                              pin_hash=hash_pin(demo.pin))
             account.extensions = [Extension(number=n, label=l) for n, l in demo.extensions]
             brand, last4, month, year = demo.card
             account.card = Card(brand=brand, last4=last4, exp_month=month, exp_year=year)

@@ -28,6 +28,15 @@ QUIET_ENV = {
 }
 
 
+# Read by credentials.yml; Rasa refuses unset variables, and an empty value
+# leaves that messaging channel closed (every webhook gets 403).
+CHANNEL_ENV_VARS = (
+    "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_NUMBER", "PREPAGO_WHATSAPP_WEBHOOK_URL",
+    "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
+    "MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_APP_SECRET", "MESSENGER_VERIFY_TOKEN",
+)
+
+
 @dataclass
 class Ports:
     rasa: int = 5005
@@ -52,10 +61,6 @@ class Stack:
     def log_tail(self, name: str, lines: int = 30) -> str:
         path = self.log_dir / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
-
-
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).with_name(name))
 
 
 def _wait_for(url: str, process: subprocess.Popen, deadline: float) -> bool:
@@ -88,7 +93,7 @@ def running_stack(
     """
     stack = Stack(ports or Ports(), log_dir or PROJECT_ROOT / "var" / "logs")
     stack.log_dir.mkdir(parents=True, exist_ok=True)
-    child_env = {**os.environ, **QUIET_ENV, **(env or {})}
+    child_env = {**dict.fromkeys(CHANNEL_ENV_VARS, ""), **os.environ, **QUIET_ENV, **(env or {})}
     api_token = child_env.get("RASA_API_TOKEN")
     if not api_token:
         raise RuntimeError("RASA_API_TOKEN must be set: Rasa's HTTP API is never left open.")
@@ -97,7 +102,7 @@ def running_stack(
             sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(stack.ports.actions),
         ],
         "rasa": [
-            _bin("rasa"), "run", "--model", str(model), "--port", str(stack.ports.rasa),
+            sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model), "--port", str(stack.ports.rasa),
             "--interface", "127.0.0.1", "--enable-api", f"--auth-token={api_token}",  # "=": tokens may start with "-"
             "--endpoints", str(endpoints), "--credentials", str(credentials), "--cors", "*",
         ],

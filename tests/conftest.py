@@ -51,8 +51,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# Test credentials of the messaging channels (the provider APIs are faked locally).
+CHANNEL_SECRETS = {
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+    "TWILIO_WHATSAPP_NUMBER": "+14155238886",
+    "PREPAGO_WHATSAPP_WEBHOOK_URL": "",
+    "TELEGRAM_BOT_TOKEN": "123456789:" + "A" * 35,
+    "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+    "MESSENGER_PAGE_ACCESS_TOKEN": "EAAB" + secrets.token_hex(16),
+    "MESSENGER_APP_SECRET": secrets.token_hex(16),
+    "MESSENGER_VERIFY_TOKEN": secrets.token_urlsafe(12),
+}
+
+
 @pytest.fixture(scope="session")
-def stack(trained_model, tmp_path_factory):
+def providers():
+    from tests import fake_providers
+
+    server, recorded = fake_providers.start()
+    recorded.base = f"http://127.0.0.1:{server.server_address[1]}"
+    yield recorded
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model, tmp_path_factory, providers):
     work = tmp_path_factory.mktemp("stack")
     db_url = f"sqlite:///{work / 'prepago.db'}"
     seed_demo(engine_for(db_url), today_in("America/Mexico_City"))
@@ -62,6 +86,8 @@ def stack(trained_model, tmp_path_factory):
         f'action_endpoint:\n  url: "http://127.0.0.1:{ports.actions}/webhook"\n'
         f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{work / "trackers.db"}"\n'
     )
-    with running_stack(trained_model, ports, work / "logs", {"PREPAGO_DATABASE_URL": db_url}, endpoints) as s:
+    env = {"PREPAGO_DATABASE_URL": db_url, **CHANNEL_SECRETS, "PREPAGO_TWILIO_API_BASE": providers.base,
+           "PREPAGO_TELEGRAM_API_BASE": providers.base, "PREPAGO_GRAPH_API_BASE": providers.base}
+    with running_stack(trained_model, ports, work / "logs", env, endpoints) as s:
         s.work, s.store = work, engine_for(db_url)
         yield s

@@ -1,0 +1,59 @@
+"""Entry point of the Rasa server process: `python -m bot.rasa_server run ...`.
+
+It is `rasa` with one measured fix for Rasa 3.6. `RemoteAction` checks every
+action-server reply with `jsonschema.validate()`, which first re-validates the
+schema itself against the Draft 2020-12 meta-schema; with jsonschema 4.17 that
+was half of the CPU time of a reply that runs a custom action (py-spy, see
+benchmarks/RESULTS.md). We validate against the same schema with a validator
+built once: same checks, same errors.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+
+
+@functools.lru_cache(maxsize=1)
+def _action_response_validator():
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)  # once, not per reply
+    return cls(schema)
+
+
+def validate_action_result(self, result: dict) -> bool:
+    """Drop-in for RemoteAction._validate_action_result (rasa 3.6.21)."""
+    from jsonschema import ValidationError
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    try:
+        _action_response_validator().validate(result)
+        return True
+    except ValidationError as e:
+        e.message += (
+            ". Failed to validate Action server response from API, make sure your response "
+            f"from the Action endpoint is valid. For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise e
+
+
+def install() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    RemoteAction._validate_action_result = validate_action_result
+
+
+def main() -> None:
+    install()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""What WhatsApp, Telegram and Messenger channels share: verified identity,
+account linking in front of Rasa, and rendering replies for plain-text apps.
+
+Each provider module only authenticates its webhook, parses its payload and
+sends the replies with the provider's SDK.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+
+from bot import linking
+from bot.config import settings
+from bot.identity import UNLINKED, Identity, channel_conversation_id, identity_metadata
+from channels.guard import NO_ANSWER, screen_text
+
+logger = logging.getLogger(__name__)
+
+DISPLAY_KEY = "display_text"
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^\s)]+)\)")
+
+
+def plain_text(text: str, bold: str = "") -> str:
+    """Our bubbles' Markdown for apps without it: links spelled out, `**x**` as `{bold}x{bold}`."""
+    text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    return re.sub(r"\*\*(.+?)\*\*", lambda m: f"{bold}{m.group(1)}{bold}", text)
+
+
+class MessagingInput(InputChannel):
+    """Base of the messaging channels; `channel_key` names the provider."""
+
+    channel_key = "messaging"
+
+    async def process(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], user_id: str,
+                      text: Any) -> list[dict]:
+        """Run one inbound text; returns the bot messages to deliver to `user_id`."""
+        polite = screen_text(text)
+        if polite is not None:
+            return [{"text": polite}]
+        # Linking state lives in the account store; keep its blocking I/O off the event loop.
+        decision = await asyncio.to_thread(linking.intercept, self.channel_key, user_id, text)
+        if decision.reply is not None:
+            return [{"text": decision.reply}]
+        account = await asyncio.to_thread(linking.linked_account, self.channel_key, user_id)
+        cfg = settings()
+        sender_id = channel_conversation_id(cfg, self.channel_key, user_id)
+        who = Identity(account, None if account else UNLINKED, subject=f"{self.channel_key}:{user_id}")
+        metadata = identity_metadata(cfg, who, sender_id)
+        if decision.title:
+            metadata[DISPLAY_KEY] = decision.title
+        collector = CollectingOutputChannel()
+        try:
+            await on_new_message(UserMessage(decision.text, collector, sender_id,
+                                             input_channel=self.name(), metadata=metadata))
+        except Exception:  # noqa: BLE001 - the customer gets an apology, the log gets the cause
+            logger.exception("%s message failed", self.channel_key)
+        return collector.messages or [{"text": NO_ANSWER}]
+
+    async def remember_options(self, user_id: str, buttons: list[dict]) -> None:
+        await asyncio.to_thread(linking.remember_options, self.channel_key, user_id, buttons)
+
+
+def buttons_of(messages: list[dict]) -> list[dict]:
+    return [b for m in messages for b in (m.get("buttons") or [])]

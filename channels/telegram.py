@@ -1,0 +1,107 @@
+"""Telegram: POST /webhooks/telegram/webhook.
+
+Telegram sends the secret given to `setWebhook(secret_token=...)` in the
+`X-Telegram-Bot-Api-Secret-Token` header; anything without it gets 403.
+Rasa 3.6's Telegram connector accepts any caller. Suggestions become an
+inline keyboard; a tap arrives as a callback query carrying the payload.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.messaging import MessagingInput, buttons_of, plain_text
+
+logger = logging.getLogger(__name__)
+
+
+class SecureTelegramInput(MessagingInput):
+    channel_key = "telegram"
+
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict]) -> "SecureTelegramInput":
+        c = credentials or {}
+        return cls(c.get("access_token") or "", c.get("secret_token") or "",
+                   os.environ.get("PREPAGO_TELEGRAM_API_BASE") or None)
+
+    def __init__(self, access_token: str, secret_token: str, api_base: Optional[str] = None) -> None:
+        self.access_token, self.secret_token, self.api_base = access_token, secret_token, api_base
+        self._bot = None
+
+    def bot(self):
+        if self._bot is None:
+            from aiogram import Bot
+            from aiogram.bot.api import TelegramAPIServer
+
+            kwargs = {"server": TelegramAPIServer.from_base(self.api_base)} if self.api_base else {}
+            self._bot = Bot(self.access_token, **kwargs)
+        return self._bot
+
+    def verified(self, request: Request) -> bool:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token") or ""
+        return bool(self.secret_token) and hmac.compare_digest(given.encode(), self.secret_token.encode())
+
+    async def send(self, chat_id: int, messages: list[dict]) -> None:
+        from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+        buttons = buttons_of(messages)
+        texts = [plain_text(m.get("text") or "") for m in messages if m.get("text")] or ["…"]
+        for i, text in enumerate(texts):
+            markup = None
+            if buttons and i == len(texts) - 1:
+                markup = InlineKeyboardMarkup(inline_keyboard=[
+                    [InlineKeyboardButton(b["title"], callback_data=b["payload"][:64])] for b in buttons])
+            await self.bot().send_message(chat_id, text[:4096], reply_markup=markup, disable_web_page_preview=True)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = Blueprint("telegram_webhook", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.verified(request):
+                return response.text("token secreto inválido", status=403)
+            try:
+                update = request.json
+            except Exception:  # noqa: BLE001 - Sanic raises on invalid JSON
+                update = None
+            if not isinstance(update, dict):
+                return response.text("cuerpo inválido", status=400)
+            callback = update.get("callback_query")
+            message = update.get("message") or update.get("edited_message")
+            if isinstance(callback, dict):
+                sender, text = callback.get("from") or {}, callback.get("data")
+                chat = ((callback.get("message") or {}).get("chat") or {}).get("id") or sender.get("id")
+            elif isinstance(message, dict):
+                sender, text, chat = message.get("from") or {}, message.get("text"), (message.get("chat") or {}).get("id")
+            else:
+                return response.text("ok")  # other update types: nothing to answer
+            if not isinstance(sender.get("id"), int) or not isinstance(chat, int):
+                return response.text("cuerpo inválido", status=400)
+            if callback:
+                try:
+                    await self.bot().answer_callback_query(callback.get("id"))
+                except Exception:  # noqa: BLE001 - only stops the button's spinner
+                    logger.warning("answerCallbackQuery failed")
+            messages = await self.process(on_new_message, str(sender["id"]), text)
+            try:
+                await self.send(chat, messages)
+            except Exception:  # noqa: BLE001
+                logger.exception("sending the Telegram reply failed")
+            return response.text("ok")
+
+        return hook

@@ -1,0 +1,83 @@
+"""A local stand-in for the Twilio, Telegram and Meta Graph APIs.
+
+The channels' real SDKs send their real HTTP requests here (the API base URL
+is the only thing the tests change); this server records each request and
+answers the way the provider documents, so the tests can assert exactly what
+a customer would receive.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class Recorded:
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+
+    def add(self, item: dict) -> None:
+        with self.lock:
+            self.requests.append(item)
+
+    def since(self, mark: int) -> list[dict]:
+        with self.lock:
+            return list(self.requests[mark:])
+
+    def mark(self) -> int:
+        with self.lock:
+            return len(self.requests)
+
+
+def _handler(recorded: Recorded):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode()
+            url = urlsplit(self.path)
+            ctype = self.headers.get("Content-Type", "")
+            if "json" in ctype:
+                body = json.loads(raw or "{}")
+            else:
+                body = {k: v[0] for k, v in parse_qs(raw).items()}
+            recorded.add({"path": url.path, "query": parse_qs(url.query), "body": body,
+                          "headers": dict(self.headers)})
+            if re.match(r"^/2010-04-01/Accounts/[^/]+/Messages\.json$", url.path):  # Twilio
+                sid = url.path.split("/")[3]
+                self._reply(201, {"sid": f"SM{int(time.time() * 1e6)}", "account_sid": sid, "status": "queued",
+                                  "to": body.get("To"), "from": body.get("From"), "body": body.get("Body"),
+                                  "num_segments": "1", "direction": "outbound-api", "api_version": "2010-04-01"})
+            elif re.match(r"^/bot[^/]+/sendMessage$", url.path):  # Telegram
+                self._reply(200, {"ok": True, "result": {
+                    "message_id": len(recorded.requests), "date": int(time.time()),
+                    "chat": {"id": int(body.get("chat_id")), "type": "private"}, "text": body.get("text")}})
+            elif re.match(r"^/bot[^/]+/answerCallbackQuery$", url.path):
+                self._reply(200, {"ok": True, "result": True})
+            elif url.path.endswith("/me/messages"):  # Graph API
+                self._reply(200, {"recipient_id": body.get("recipient", {}).get("id"), "message_id": "m_fake"})
+            else:
+                self._reply(404, {"error": "unknown endpoint"})
+
+        def _reply(self, status: int, payload: dict) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def start() -> tuple[ThreadingHTTPServer, Recorded]:
+    recorded = Recorded()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(recorded))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, recorded

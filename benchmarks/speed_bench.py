@@ -16,7 +16,7 @@ from typing import Iterator
 
 from benchmarks.load import run_load, sequential
 from benchmarks.stats import peak_rss_mib, summary_ms
-from bot.config import PROJECT_ROOT, settings
+from bot.config import settings
 from bot.db import engine_for
 from bot.identity import issue_token
 from bot.periods import today_in

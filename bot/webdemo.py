@@ -6,7 +6,6 @@ demo; in production the company's own login issues the customer's token.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from aiohttp import web
 

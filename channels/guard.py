@@ -12,6 +12,9 @@ from bot.config import settings
 from bot.identity import conversation_id, identity_metadata, verify_token
 
 MAX_MESSAGE_CHARS = 2000
+# Metadata key for what the customer saw themselves send (a button's title
+# rather than its /payload), so history shows what they chose.
+DISPLAY_KEY = "display_text"
 _SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 
 EMPTY_MESSAGE = "No recibí ningún texto. ¿En qué te puedo ayudar con tu Cuenta de Prepago?"

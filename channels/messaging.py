@@ -9,18 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 
 from bot import linking
 from bot.config import settings
 from bot.identity import UNLINKED, Identity, channel_conversation_id, identity_metadata
-from channels.guard import NO_ANSWER, screen_text
+from channels.guard import DISPLAY_KEY, NO_ANSWER, screen_text
 
 logger = logging.getLogger(__name__)
 
-DISPLAY_KEY = "display_text"
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^\s)]+)\)")
 
 

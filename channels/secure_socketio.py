@@ -24,12 +24,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels.guard import NO_ANSWER, BadRequest, bind, screen_text
+from channels.guard import DISPLAY_KEY, NO_ANSWER, BadRequest, bind, screen_text
 
 logger = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 50
-DISPLAY_KEY = "display_text"  # button title shown instead of its /payload
 
 
 async def _maybe_await(result: Any) -> Any:

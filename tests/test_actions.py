@@ -1,7 +1,6 @@
 """Custom actions against a real SQLite store, with the identity a channel would attach."""
 from __future__ import annotations
 
-import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher

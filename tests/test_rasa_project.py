@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from bot.nlu_eval import evaluate
 from tests.conftest import PROJECT_ROOT

@@ -9,11 +9,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import account_lookup, send
 from bot import replies
+from bot.periods import extension_in
 
 
 def _message_text(tracker: Tracker) -> str:
-    # The period resolver scans the whole message: its grammar is more reliable
-    # for dates than the span boundaries of the `period` entity.
+    # Periods and extensions are read from the whole message by deterministic
+    # grammars (bot.periods): DIET's spans for numbers and dates were not
+    # reliable enough ("la 103 en octubre de 2025" gave extension 2025).
     return tracker.latest_message.get("text") or ""
 
 
@@ -43,7 +45,7 @@ class ActionShowActivity(Action):
                 return []
         else:
             query = {
-                "extension": next(tracker.get_latest_entity_values("extension"), None),
+                "extension": extension_in(_message_text(tracker)),
                 "period_text": _message_text(tracker),
                 "offset": 0,
             }

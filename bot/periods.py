@@ -47,6 +47,20 @@ _LAST_N_DAYS = re.compile(r"\bultim[oa]s\s+(?P<n>\d{1,3})\s+dias\b")
 _FUTURE = re.compile(r"\b(manana|pasado\s+manana|proxim[oa]s?|siguiente\s+(?:semana|mes)|que\s+viene|futuro)\b")
 
 
+# "ext. 102", "extensión 102", "la 102", "interno 102"; a number followed by a
+# month is a day and one after "de" + month a year, so neither can match here.
+_EXTENSION = re.compile(
+    r"\b(?:ext(?:ension)?\.?|extensiones?|la|interno|anexo)\s*(?:#|no\.?|num(?:ero)?\.?)?\s*(?P<n>\d{2,5})\b"
+    r"(?!\s*(?:de\s+)?(?:ene|feb|mar|abr|may|jun|jul|ago|sep|set|oct|nov|dic)[a-z]*\b)(?!/)"
+)
+
+
+def extension_in(text: str) -> Optional[str]:
+    """The extension number a message names ("de la 102", "ext. 201"), if any."""
+    m = _EXTENSION.search(normalize(text))
+    return m.group("n") if m else None
+
+
 class FuturePeriod(ValueError):
     """The customer asked about a period that has not happened yet."""
 

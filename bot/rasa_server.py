@@ -1,11 +1,16 @@
 """Entry point of the Rasa server process: `python -m bot.rasa_server run ...`.
 
-It is `rasa` with one measured fix for Rasa 3.6. `RemoteAction` checks every
-action-server reply with `jsonschema.validate()`, which first re-validates the
-schema itself against the Draft 2020-12 meta-schema; with jsonschema 4.17 that
-was half of the CPU time of a reply that runs a custom action (py-spy, see
-benchmarks/RESULTS.md). We validate against the same schema with a validator
-built once: same checks, same errors.
+It is `rasa` with two measured changes (py-spy profiles, benchmarks/RESULTS.md):
+
+1. `RemoteAction` checks every action-server reply with `jsonschema.validate()`,
+   which first re-validates the schema itself against the Draft 2020-12
+   meta-schema; with jsonschema 4.17 that was half of the CPU time of a reply
+   that runs a custom action. We validate against the same schema with a
+   validator built once: same checks, same errors.
+2. The default SQLite tracker store commits twice per message in rollback-
+   journal mode, each with an fsync. In WAL mode with synchronous=NORMAL a
+   commit survives a crash of the process; only a power cut can lose the last
+   turns. PostgreSQL is what production uses.
 """
 from __future__ import annotations
 
@@ -41,10 +46,23 @@ def validate_action_result(self, result: dict) -> bool:
         raise e
 
 
+def _sqlite_wal(dbapi_connection, _record) -> None:
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
 def install() -> None:
     from rasa.core.actions.action import RemoteAction
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
 
     RemoteAction._validate_action_result = validate_action_result
+    event.listen(Engine, "connect", _sqlite_wal)
 
 
 def main() -> None:

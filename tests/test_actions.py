@@ -69,8 +69,7 @@ def test_forged_metadata_is_anonymous(db_url):
 
 
 def test_activity_filters_by_extension_and_pages(db_url):
-    messages, events = run(ActionShowActivity(), tracker(
-        "movimientos de la extensión 102", "show_activity", entities=[("extension", "102")]))
+    messages, events = run(ActionShowActivity(), tracker("movimientos de la extensión 102", "show_activity"))
     text = messages[0]["text"]
     assert "ext. 102 (Ventas)" in text and "ext. 101" not in text
     assert messages[0]["buttons"][0]["payload"] == "/show_more_activity"
@@ -82,7 +81,7 @@ def test_activity_filters_by_extension_and_pages(db_url):
 
 
 def test_unknown_extension_and_future_period_get_polite_answers(db_url):
-    messages, _ = run(ActionShowActivity(), tracker("llamadas de la 999", "show_activity", entities=[("extension", "999")]))
+    messages, _ = run(ActionShowActivity(), tracker("llamadas de la 999", "show_activity"))
     assert "No encontré la extensión 999" in messages[0]["text"] and "101 (Recepción)" in messages[0]["text"]
     messages, _ = run(ActionShowActivity(), tracker("movimientos de mañana", "show_activity"))
     assert "todavía no llega" in messages[0]["text"]

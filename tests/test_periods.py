@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from bot.periods import FuturePeriod, resolve_period
+from bot.periods import FuturePeriod, extension_in, resolve_period
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 
@@ -55,3 +55,17 @@ def test_utc_bounds_use_the_account_time_zone():
     start, end = resolve_period("ayer", TODAY).utc_bounds("America/Mexico_City")
     assert start.isoformat() == "2026-11-24T06:00:00+00:00"
     assert end.isoformat() == "2026-11-25T06:00:00+00:00"
+
+
+@pytest.mark.parametrize("text, extension", [
+    ("movimientos de la extensión 102", "102"),
+    ("llamadas de la ext. 201 ayer", "201"),
+    ("qué llamadas hizo la 103 en octubre de 2025", "103"),
+    ("llamadas de la 102 del 3 al 10 de noviembre", "102"),
+    ("movimientos del 1 al 5 de diciembre de 2030", None),
+    ("cargos de la extension 999", "999"),
+    ("movimientos de la 5 de noviembre", None),
+    ("mis movimientos", None),
+])
+def test_extension_mentions(text, extension):
+    assert extension_in(text) == extension

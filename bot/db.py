@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import settings
@@ -19,6 +20,9 @@ from bot.config import settings
 @functools.lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)  # e.g. var/ on a fresh clone
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
 
         @event.listens_for(engine, "connect")

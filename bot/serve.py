@@ -146,6 +146,10 @@ def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
     from bot.config import settings
 
     started = time.monotonic()
+    # Children run in their own sessions; turn SIGTERM/SIGHUP into a normal exit
+    # so `running_stack` stops them instead of leaving them orphaned.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(0))
     print("==> Iniciando el servidor de acciones y Rasa (unos segundos)…", flush=True)
     try:
         with running_stack(model) as stack:

@@ -106,3 +106,12 @@ def test_unknown_account(engine):
 def test_lookup_indexes_exist(engine):
     names = {ix["name"] for ix in inspect(engine).get_indexes("ledger_entries")}
     assert {"ix_ledger_account_time", "ix_ledger_account_ext_time"} <= names
+
+
+def test_sqlite_store_is_created_in_a_missing_folder(tmp_path):
+    from bot.db import engine_for
+    from bot.seed import create_schema
+
+    path = tmp_path / "var" / "nested" / "prepago.db"
+    create_schema(engine_for(f"sqlite:///{path}"))
+    assert path.exists()

@@ -37,6 +37,13 @@ CHANNEL_ENV_VARS = (
 )
 
 
+READY_LABELS = {
+    "actions": "servidor de acciones listo",
+    "rasa": "Rasa listo (modelo cargado)",
+    "web": "página demo lista",
+}
+
+
 @dataclass
 class Ports:
     rasa: int = 5005
@@ -86,6 +93,7 @@ def running_stack(
     endpoints: Path = PROJECT_ROOT / "endpoints.yml",
     credentials: Path = PROJECT_ROOT / "credentials.yml",
     timeout: float = 180.0,
+    progress=None,
 ) -> Iterator[Stack]:
     """Run both servers on loopback for the duration of the block.
 
@@ -126,9 +134,12 @@ def running_stack(
         }
         if stack.ports.web:
             checks["web"] = f"http://127.0.0.1:{stack.ports.web}/config.js"
+        started = time.monotonic()
         for name, url in checks.items():
             if not _wait_for(url, stack.processes[name], deadline):
                 raise RuntimeError(f"{name} did not start; last log lines:\n{stack.log_tail(name)}")
+            if progress:
+                progress(f"  ✔ {READY_LABELS.get(name, name)} ({time.monotonic() - started:.1f} s)")
         yield stack
     finally:
         for process in stack.processes.values():
@@ -150,9 +161,9 @@ def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
     # so `running_stack` stops them instead of leaving them orphaned.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(0))
-    print("==> Iniciando el servidor de acciones y Rasa (unos segundos)…", flush=True)
+    print("==> Iniciando el servidor de acciones y Rasa (Rasa tarda unos 30 s en cargar el modelo)…", flush=True)
     try:
-        with running_stack(model) as stack:
+        with running_stack(model, progress=lambda line: print(line, flush=True)) as stack:
             token = issue_token(settings(), "100100")
             print(
                 f"\n✔ Listo en {time.monotonic() - started:.1f} s.\n"

@@ -179,32 +179,44 @@ def main(argv=None) -> int:
     os.environ.setdefault("PREPAGO_JWT_SECRET", secrets.token_urlsafe(48))
     os.environ.setdefault("RASA_API_TOKEN", secrets.token_urlsafe(24))
     results: dict = {"machine": machine(), "smoke": args.smoke}
-    with tempfile.TemporaryDirectory(prefix="prepago-bench-") as tmp:
-        work = Path(tmp)
-        if "quality" in parts:
-            print("==> NLU quality…", flush=True)
-            results["quality"] = quality_bench.quality(MODEL, cv_folds=2 if args.smoke else 5,
-                                                       rasa_cv=not args.smoke, with_stock=not args.smoke)
-        if "training" in parts:
-            print("==> Training time (empty cache)…", flush=True)
-            results["training"] = train_timing(work)
-        if "speed" in parts:
-            print("==> Latency and throughput…", flush=True)
-            (work / "speed").mkdir()
-            results["speed"] = speed_bench.speed(
-                MODEL, work / "speed", one_user_n=5 if args.smoke else 200, load_seconds=2 if args.smoke else 30,
-                concurrencies=(2,) if args.smoke else (8, 32), with_stock=not args.smoke)
-        if "store" in parts:
-            print("==> Account store…", flush=True)
-            results["store"] = store(2000 if args.smoke else 1_000_000, 5 if args.smoke else 300, work)
+    args.out.mkdir(parents=True, exist_ok=True)
+    previous = args.out / "results.json"
+    if args.only and previous.exists():  # re-running some parts keeps the others' figures
+        old = json.loads(previous.read_text())
+        results.update({k: v for k, v in old.items() if k in {"quality", "training", "speed", "store"} - parts})
+    steps = {
+        "quality": ("NLU quality", lambda work: quality_bench.quality(
+            MODEL, cv_folds=2 if args.smoke else 5, rasa_cv=not args.smoke, with_stock=not args.smoke)),
+        "training": ("Training time (empty cache)", train_timing),
+        "speed": ("Latency and throughput", lambda work: speed_bench.speed(
+            MODEL, work, one_user_n=5 if args.smoke else 200, load_seconds=2 if args.smoke else 30,
+            concurrencies=(2,) if args.smoke else (8, 32), with_stock=not args.smoke)),
+        "store": ("Account store", lambda work: store(2000 if args.smoke else 1_000_000, 5 if args.smoke else 300, work)),
+    }
+    failed = False
+    for key in ("quality", "training", "speed", "store"):
+        if key not in parts:
+            continue
+        label, run = steps[key]
+        print(f"==> {label}…", flush=True)
+        with tempfile.TemporaryDirectory(prefix=f"prepago-bench-{key}-") as tmp:
+            try:
+                results[key] = run(Path(tmp))
+            except Exception as exc:  # noqa: BLE001 - keep the other parts' figures
+                failed = True
+                print(f"{label} failed: {exc!r}", file=sys.stderr, flush=True)
+        write(results, args.out)  # after every part: a late failure never loses earlier figures
+    print(write(results, args.out))
+    return 1 if failed else 0
+
+
+def write(results: dict, out: Path) -> str:
     results["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results["targets"] = targets(results)
     table = markdown(results)
-    print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "RESULTS.md").write_text(table)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
-    return 0
+    (out / "RESULTS.md").write_text(table)
+    (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    return table
 
 
 if __name__ == "__main__":

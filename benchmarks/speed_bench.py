@@ -57,6 +57,7 @@ def our_assistant(model: Path, work: Path) -> Iterator[dict]:
 def train_stock(work: Path) -> tuple[Path, float]:
     """`rasa init --no-prompt` scaffolds and trains the stock moodbot assistant."""
     project = work / "stock"
+    project.mkdir()  # `rasa init --init-dir` wants an existing folder
     started = time.perf_counter()
     subprocess.run([RASA, "init", "--no-prompt", "--init-dir", str(project)], check=True,
                    env={**os.environ, **QUIET_ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

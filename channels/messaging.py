@@ -12,6 +12,7 @@ import re
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
 
 from bot import linking
 from bot.config import settings
@@ -33,6 +34,16 @@ class MessagingInput(InputChannel):
     """Base of the messaging channels; `channel_key` names the provider."""
 
     channel_key = "messaging"
+
+    def new_blueprint(self) -> Blueprint:
+        """The channel's blueprint, with the health check every channel has."""
+        hook = Blueprint(f"{self.channel_key}_webhook", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        return hook
 
     async def process(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], user_id: str,
                       text: Any) -> list[dict]:

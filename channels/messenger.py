@@ -72,7 +72,7 @@ class SecureMessengerInput(MessagingInput):
             await asyncio.to_thread(self.client().send, payload, psid, "RESPONSE")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("messenger_webhook", __name__)
+        hook = self.new_blueprint()
 
         @hook.route("/webhook", methods=["GET"])
         async def subscribe(request: Request) -> HTTPResponse:

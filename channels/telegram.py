@@ -65,11 +65,7 @@ class SecureTelegramInput(MessagingInput):
             await self.bot().send_message(chat_id, text[:4096], reply_markup=markup, disable_web_page_preview=True)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("telegram_webhook", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = self.new_blueprint()
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

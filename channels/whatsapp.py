@@ -75,11 +75,7 @@ class TwilioWhatsAppInput(MessagingInput):
                 from_=f"whatsapp:{self.number}", to=f"whatsapp:{user_id}", body=body[:1600])
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("whatsapp_webhook", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = self.new_blueprint()
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

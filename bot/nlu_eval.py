@@ -21,10 +21,18 @@ class Report:
     confusions: list[tuple[tuple[str, str], int]]
 
 
-def full_label(parse: dict) -> str:
+def full_label(parse: dict, ignore_fallback: bool = False) -> str:
+    """The predicted label; with `ignore_fallback`, the classifier's top intent
+    even when the confidence fallback would have asked the customer instead."""
     intent = (parse.get("intent") or {}).get("name") or "none"
+    if ignore_fallback and intent == "nlu_fallback":
+        ranked = [i["name"] for i in parse.get("intent_ranking", []) if i.get("name") != "nlu_fallback"]
+        intent = ranked[0] if ranked else intent
     if intent == "faq":
-        key = parse.get("response_selector", {}).get("faq", {}).get("response", {}).get("intent_response_key")
+        selectors = parse.get("response_selector", {})
+        # A ResponseSelector without `retrieval_intent` (the stock config) reports under "default".
+        selected = selectors.get("faq") or selectors.get("default") or {}
+        key = selected.get("response", {}).get("intent_response_key")
         return key or "faq"
     return intent
 

@@ -16,7 +16,7 @@ def test_benchmark_smoke_run_writes_its_table_and_json(trained_model, tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["machine"]["cores"] >= 1
     held_out = results["quality"]["held_out"]
-    assert set(held_out) == {"ours", "tfidf_logreg"}
+    assert set(held_out) == {"ours", "ours (top intent, no fallback)", "tfidf_logreg"}
     assert 0 <= held_out["ours"]["macro_f1"] <= 1
     ours = results["speed"]["ours"]
     for measure in ("parse", "faq_end_to_end", "lookup_end_to_end"):

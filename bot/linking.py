@@ -51,6 +51,7 @@ class Intercept:
     reply: Optional[str] = None  # answer this and do not pass the text to Rasa
     text: Optional[str] = None  # otherwise pass this text (maybe an option's payload) to Rasa
     title: Optional[str] = None  # what the customer chose, for the conversation history
+    account: Optional[str] = None  # the account this identity is linked to, when passing to Rasa
 
 
 def _norm(text: str) -> str:
@@ -66,12 +67,16 @@ def _state(session: Session, channel: str, user_id: str, now: datetime) -> Chann
     return state
 
 
+def _linked(session: Session, channel: str, user_id: str) -> Optional[str]:
+    return session.execute(
+        select(Account.number).join(ChannelLink, ChannelLink.account_id == Account.id)
+        .where(ChannelLink.channel == channel, ChannelLink.user_id == user_id)
+    ).scalar_one_or_none()
+
+
 def linked_account(channel: str, user_id: str, engine: Optional[Engine] = None) -> Optional[str]:
     with session_scope(engine) as session:
-        return session.execute(
-            select(Account.number).join(ChannelLink, ChannelLink.account_id == Account.id)
-            .where(ChannelLink.channel == channel, ChannelLink.user_id == user_id)
-        ).scalar_one_or_none()
+        return _linked(session, channel, user_id)
 
 
 def begin(channel: str, user_id: str, now: Optional[datetime] = None, engine: Optional[Engine] = None) -> str:
@@ -112,8 +117,9 @@ def intercept(channel: str, user_id: str, text: str, now: Optional[datetime] = N
             index = int(said) - 1
             if 0 <= index < len(options):
                 state.options = None
-                return Intercept(text=options[index]["payload"], title=options[index]["title"])
-    return Intercept(text=text)
+                return Intercept(text=options[index]["payload"], title=options[index]["title"],
+                                 account=_linked(session, channel, user_id))
+        return Intercept(text=text, account=_linked(session, channel, user_id))
 
 
 def _unlink(session: Session, channel: str, user_id: str) -> str:

@@ -55,7 +55,7 @@ class MessagingInput(InputChannel):
         decision = await asyncio.to_thread(linking.intercept, self.channel_key, user_id, text)
         if decision.reply is not None:
             return [{"text": decision.reply}]
-        account = await asyncio.to_thread(linking.linked_account, self.channel_key, user_id)
+        account = decision.account
         cfg = settings()
         sender_id = channel_conversation_id(cfg, self.channel_key, user_id)
         who = Identity(account, None if account else UNLINKED, subject=f"{self.channel_key}:{user_id}")

@@ -19,6 +19,7 @@ def test_link_then_unlink(engine):
     done = linking.intercept("whatsapp", "+521", "4321", T0, engine)
     assert "vinculado a la cuenta 100100" in done.reply
     assert linking.linked_account("whatsapp", "+521", engine) == "100100"
+    assert linking.intercept("whatsapp", "+521", "mi saldo", T0, engine).account == "100100"
     assert "desvinculé" in linking.intercept("whatsapp", "+521", "Desvincular", T0, engine).reply
     assert linking.linked_account("whatsapp", "+521", engine) is None
 

@@ -9,6 +9,9 @@ TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/nlu_es/*.yml)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Rasa's telemetry and its error reports would try to reach the internet.
+export RASA_TELEMETRY_ENABLED := false
+STEP := scripts/step.sh
 
 .PHONY: run test train seed eval-nlu validate clean browser bench
 
@@ -22,29 +25,29 @@ test: $(BIN)/.installed-test $(MODEL) $(WIDGET_DEPS) browser  ## set up and run 
 
 # The widget's only dependency, socket.io-client, served from here (no CDN).
 $(WIDGET_DEPS): web/package.json web/package-lock.json
-	cd web && npm ci --no-audit --no-fund --silent
+	@$(STEP) "Instalando el widget web (socket.io-client)" npm ci --prefix web --no-audit --no-fund
 
 browser:
 	@scripts/ensure-chromium.sh
 
 $(BIN)/.installed: pyproject.toml requirements.lock
-	scripts/bootstrap.sh $(VENV)
-	touch $@
+	@$(STEP) "Instalando Python y las dependencias (la primera vez, unos 2 minutos)" scripts/bootstrap.sh $(VENV)
+	@touch $@
 
 $(BIN)/.installed-test: $(BIN)/.installed
-	scripts/bootstrap.sh $(VENV) test
-	touch $@
+	@$(STEP) "Instalando las herramientas de prueba" scripts/bootstrap.sh $(VENV) test
+	@touch $@
 
-# Trains only when the config, domain or training data changed.
-$(MODEL): $(BIN)/.installed $(TRAIN_INPUTS)
-	@echo "==> Training the Spanish model (about 2 minutes on 2 cores)"
-	$(BIN)/python scripts/rasa-quiet.py train --fixed-model-name prepago --out models
+# Trains only when the config, domain, training data or our components changed.
+$(MODEL): $(BIN)/.installed $(TRAIN_INPUTS) $(wildcard components/*.py) bot/language.py bot/periods.py
+	@$(STEP) "Entrenando el modelo de español (unos 20 s)" \
+		$(BIN)/python scripts/rasa-quiet.py train --fixed-model-name prepago --out models
 	@touch $@
 
 train: $(MODEL)
 
 $(DB): $(BIN)/.installed
-	$(BIN)/bot seed
+	@$(STEP) "Sembrando las cuentas demo" $(BIN)/bot seed
 
 seed: $(BIN)/.installed  ## reload the demo accounts with history ending yesterday
 	$(BIN)/bot seed

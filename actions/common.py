@@ -1,15 +1,15 @@
 """What every action needs: the verified identity and a safe way to reply."""
 from __future__ import annotations
 
-import functools
 import logging
-from typing import Any, Callable
+from abc import ABC, abstractmethod
+from typing import Optional
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.config import settings
 from bot import linking
+from bot.config import settings
 from bot.identity import UNLINKED, Identity, identity_from_metadata
 from bot.replies import Reply, sign_in_needed
 from bot.store import UnknownAccount
@@ -35,31 +35,45 @@ def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
 
 
-def account_lookup(run: Callable[..., list]) -> Callable[..., Any]:
-    """Wrap an action that needs the customer's account.
+def utter_article(dispatcher: CollectingDispatcher, response: str) -> None:
+    """An answer from the article, with links to this deployment's portal."""
+    dispatcher.utter_message(response=response, portal_url=settings().portal_url)
 
-    Anonymous web customers get the sign-in explanation, unlinked messaging
-    identities start account linking; store failures get a polite Spanish
-    apology instead of a stack trace.
+
+class AccountAction(Action, ABC):
+    """An action that needs the customer's own account.
+
+    Customers without a session get what the article says about the same thing
+    (`howto_response`) and how to sign in; unlinked messaging identities start
+    account linking; store failures get a polite apology, never a trace.
     """
 
-    @functools.wraps(run)
-    def wrapper(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+    howto_response: Optional[str] = None
+
+    @abstractmethod
+    def name(self) -> str:
+        """Every concrete action names itself; the bases stay abstract and unregistered."""
+
+    @abstractmethod
+    def run_for(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, account: str) -> list:
+        """The action itself, for the verified `account`."""
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         who = identity(tracker)
         if who.account is None:
             if who.error == UNLINKED and who.subject:
                 channel, _, user_id = who.subject.partition(":")
                 dispatcher.utter_message(text=linking.begin(channel, user_id))
-            else:
-                send(dispatcher, sign_in_needed(who.error))
+                return []
+            if self.howto_response:
+                utter_article(dispatcher, self.howto_response)
+            send(dispatcher, sign_in_needed(who.error))
             return []
         try:
-            return run(self, dispatcher, tracker, domain, who.account)
+            return self.run_for(dispatcher, tracker, domain, who.account)
         except UnknownAccount:
             dispatcher.utter_message(text=UNKNOWN_ACCOUNT)
         except Exception:  # noqa: BLE001 - the customer must never see a trace
             logger.exception("action %s failed", self.name())
             dispatcher.utter_message(text=TECHNICAL_PROBLEM)
         return []
-
-    return wrapper

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import shutil
 import tempfile
 import time
@@ -99,26 +98,37 @@ def report(gold: list[str], predicted: list[str], texts: list[str]) -> dict:
         "macro_f1": round(r.macro_f1, 3),
         "oos_recall": round(sum(p == OUT_OF_SCOPE for p in oos) / len(oos), 3) if oos else None,
         # Out of scope caught either as such or by the confidence fallback.
-        "oos_handled": round(sum(p in (OUT_OF_SCOPE, "nlu_fallback") for p in oos) / len(oos), 3) if oos else None,
+        "oos_handled": round(r.out_of_scope_handled, 3),
+        "false_fallback": round(r.false_fallback_rate, 3),
         "confusions": [f"{g} → {p} ({n})" for (g, p), n in r.confusions[:5]],
     }
 
 
-def folds(examples: list[tuple[str, str]], k: int, seed: int = 13) -> list[tuple[list, list]]:
-    """Stratified k folds: each label's examples dealt round-robin after a shuffle."""
-    rng = random.Random(seed)
-    by_label: dict[str, list] = {}
-    for ex in examples:
-        by_label.setdefault(ex[1], []).append(ex)
-    buckets: list[list] = [[] for _ in range(k)]
-    for items in by_label.values():
-        rng.shuffle(items)
-        for i, ex in enumerate(items):
-            buckets[i % k].append(ex)
-    return [([e for j, b in enumerate(buckets) if j != i for e in b], buckets[i]) for i in range(k)]
+def folds(examples: list[tuple[str, str]], k: int, repeats: int, seed: int = 13) -> list[tuple[list, list]]:
+    """Repeated stratified k-fold splits; every system is scored on the same splits."""
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    labels = [label for _, label in examples]
+    splitter = RepeatedStratifiedKFold(n_splits=k, n_repeats=repeats, random_state=seed)
+    return [([examples[i] for i in train], [examples[i] for i in test])
+            for train, test in splitter.split(examples, labels)]
 
 
-def quality(our_model: Path, cv_folds: int = 5, rasa_cv: bool = True, with_stock: bool = True) -> dict:
+def _summary(scores: list[float]) -> dict:
+    import statistics
+
+    return {"mean": round(statistics.fmean(scores), 3), "std": round(statistics.pstdev(scores), 3),
+            "min": round(min(scores), 3), "max": round(max(scores), 3)}
+
+
+def quality(our_model: Path, cv_folds: int = 5, cv_repeats: int = 5, stock_repeats: int = 5,
+            rasa_cv: bool = True, with_stock: bool = True) -> dict:
+    """Held-out scores of the three systems, then repeated k-fold CV on the training data.
+
+    `stock_repeats` may be lower than `cv_repeats`: the stock pipeline trains
+    DIET for 100 epochs on every fold. Its folds are the first ones of the same
+    sequence, so every comparison stays paired.
+    """
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
@@ -128,7 +138,8 @@ def quality(our_model: Path, cv_folds: int = 5, rasa_cv: bool = True, with_stock
     test = load_examples(HELD_OUT)
     texts, gold = [t for t, _ in test], [g for _, g in test]
     work = Path(tempfile.mkdtemp(prefix="prepago-quality-"))
-    out: dict = {"held_out": {}, "cross_validation": {}, "train_examples": len(train), "test_examples": len(test)}
+    out: dict = {"held_out": {}, "cross_validation": {}, "train_examples": len(train), "test_examples": len(test),
+                 "labels": len({g for _, g in train})}
     try:
         ours = RasaNLU("ours", PROJECT_ROOT / "config.yml")
         ours.model_path = str(our_model)  # the model `make` trained on the same data
@@ -143,29 +154,37 @@ def quality(our_model: Path, cv_folds: int = 5, rasa_cv: bool = True, with_stock
         baseline = SklearnBaseline().fit([t for t, _ in train], [g for _, g in train])
         out["held_out"][baseline.name] = report(gold, baseline.predict(texts), texts)
 
-        candidates = [("tfidf_logreg", None)]
+        splits = folds(train, cv_folds, cv_repeats)
+        candidates = [("tfidf_logreg", None, len(splits))]
         if rasa_cv:
-            candidates += [("ours", PROJECT_ROOT / "config.yml")] + ([("stock", stock_config(work))] if with_stock else [])
-        for name, config in candidates:
+            candidates.append(("ours", PROJECT_ROOT / "config.yml", len(splits)))
+            if with_stock:
+                candidates.append(("stock", stock_config(work), cv_folds * min(stock_repeats, cv_repeats)))
+        per_fold: dict[str, list[float]] = {}
+        for name, config, n in candidates:
             scores = []
-            for i, (fold_train, fold_test) in enumerate(folds(train, cv_folds)):
+            for i, (fold_train, fold_test) in enumerate(splits[:n]):
                 fold_texts, fold_gold = [t for t, _ in fold_test], [g for _, g in fold_test]
                 if config is None:
-                    model = SklearnBaseline().fit([t for t, _ in fold_train], [g for _, g in fold_train])
+                    predicted = SklearnBaseline().fit([t for t, _ in fold_train], [g for _, g in fold_train]).predict(fold_texts)
                 else:
                     fold_work = work / f"{name}_fold{i}"
                     fold_work.mkdir()
-                    model = RasaNLU(name, config).fit(fold_train, fold_work)
-                # Cross-validation compares classifiers: Rasa's top intent, fallback ignored.
-                predicted = model.predict(fold_texts) if config is None else model.predict(fold_texts, ignore_fallback=True)
-                r = score(fold_gold, predicted, fold_texts)
-                scores.append((r.accuracy, r.macro_f1))
-            out["cross_validation"][name] = {
-                "folds": cv_folds,
-                "accuracy_mean": round(sum(a for a, _ in scores) / len(scores), 3),
-                "macro_f1_mean": round(sum(f for _, f in scores) / len(scores), 3),
-                "macro_f1_min": round(min(f for _, f in scores), 3),
-            }
+                    # Cross-validation compares classifiers: Rasa's top intent, fallback ignored.
+                    predicted = RasaNLU(name, config).fit(fold_train, fold_work).predict(fold_texts, ignore_fallback=True)
+                    shutil.rmtree(fold_work, ignore_errors=True)
+                scores.append(score(fold_gold, predicted, fold_texts).macro_f1)
+            per_fold[name] = scores
+            out["cross_validation"][name] = {"folds": cv_folds, "repeats": n // cv_folds, "splits": n,
+                                             "macro_f1": _summary(scores)}
+        if "ours" in per_fold:
+            # Paired differences on the same splits: the fairest view of "ahead by more than the spread".
+            for other in ("tfidf_logreg", "stock"):
+                if other in per_fold:
+                    diffs = [a - b for a, b in zip(per_fold["ours"], per_fold[other])]
+                    out["cross_validation"][f"ours − {other} (paired)"] = {
+                        "splits": len(diffs), "macro_f1": _summary(diffs),
+                        "ours_ahead_in": f"{sum(d > 0 for d in diffs)} of {len(diffs)}"}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out

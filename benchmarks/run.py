@@ -28,8 +28,16 @@ from bot.serve import QUIET_ENV
 HERE = Path(__file__).resolve().parent
 MODEL = PROJECT_ROOT / "models" / "prepago.tar.gz"
 
+# Speed targets are ratios against the stock `rasa init` assistant measured in
+# the same run on the same machine: this machine is shared and its absolute
+# figures drift run to run, the ratios do not.
 TARGETS = {
-    "faq_p95_ms": 25, "lookup_p95_ms": 40, "throughput_ratio_8": 3.0, "ready_s": 20, "store_p95_ms": 5,
+    "parse_p95_ratio": 0.5,        # our /model/parse p95 ≤ 0.5 × stock's
+    "faq_p95_ratio": 0.4,          # our FAQ reply p95 ≤ 0.4 × stock's reply p95
+    "lookup_p95_ratio": 0.5,       # our balance lookup p95 ≤ 0.5 × stock's reply p95
+    "throughput_ratio_8": 3.0,     # ≥ 3 × stock's msg/s at 8 conversations, 0 errors
+    "ready_ratio": 0.6,            # ready after the start command ≤ 0.6 × stock's
+    "store_p95_ms": 5,
 }
 
 
@@ -79,16 +87,20 @@ def markdown(results: dict) -> str:
     q = results.get("quality")
     if q:
         lines += ["## NLU quality (held-out Spanish set, never trained on)", "",
-                  f"{q['train_examples']} training examples, {q['test_examples']} held-out examples.", "",
-                  "| system | accuracy | macro-F1 | out-of-scope recall | out-of-scope handled¹ | top confusions |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+                  f"{q['train_examples']} training examples, {q['test_examples']} held-out examples, {q.get('labels')} labels.", "",
+                  "| system | accuracy | macro-F1 | out-of-scope recall | out-of-scope handled¹ | in-scope sent to fallback | top confusions |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for name, r in q["held_out"].items():
             lines.append(f"| {name} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {r['oos_recall']} | {r['oos_handled']} | "
-                         + "; ".join(r["confusions"][:3]) + " |")
+                         f"{r.get('false_fallback', '')} | " + "; ".join(r["confusions"][:3]) + " |")
         lines += ["", "¹ predicted `out_of_scope` or sent to the confidence fallback.", "",
-                  "| system | k-fold CV accuracy (mean) | macro-F1 (mean) | macro-F1 (worst fold) |", "| --- | --- | --- | --- |"]
+                  "Repeated stratified k-fold cross-validation on the training data (macro-F1; Rasa pipelines scored on "
+                  "their top intent). Every system sees the same splits; the paired rows are ours minus the other, split by split.", "",
+                  "| system | splits | mean | std (spread) | worst | best | ours ahead in |", "| --- | --- | --- | --- | --- | --- | --- |"]
         for name, r in q["cross_validation"].items():
-            lines.append(f"| {name} ({r['folds']} folds) | {r['accuracy_mean']:.3f} | {r['macro_f1_mean']:.3f} | {r['macro_f1_min']:.3f} |")
+            f = r["macro_f1"]
+            lines.append(f"| {name} | {r.get('splits')} ({r.get('folds', 5)}×{r.get('repeats', '')}) | {f['mean']:.3f} | "
+                         f"{f['std']:.3f} | {f['min']:.3f} | {f['max']:.3f} | {r.get('ours_ahead_in', '')} |")
         lines.append("")
     s = results.get("speed")
     if s:
@@ -104,7 +116,8 @@ def markdown(results: dict) -> str:
             for p in ("p50_ms", "p95_ms"):
                 row(f"{label} {p[:3]} (ms)", ours[key][p], stock[key][p] if stock else None)
         for p in ("p50_ms", "p95_ms"):
-            row(f"balance lookup end to end {p[:3]} (ms)", ours["lookup_end_to_end"][p], None)
+            row(f"balance lookup end to end {p[:3]} (ms)", ours["lookup_end_to_end"][p],
+                stock["faq_end_to_end"][p] if stock else None)
         for i, load in enumerate(ours["load"]):
             other = stock["load"][i] if stock else None
             c = load["concurrency"]
@@ -139,28 +152,55 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _verdict(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
 def targets(results: dict) -> dict:
     out = {}
     s = results.get("speed")
-    if s:
-        out["FAQ reply p95 (ms)"] = (f"≤ {TARGETS['faq_p95_ms']}", s["ours"]["faq_end_to_end"]["p95_ms"])
-        out["lookup reply p95 (ms)"] = (f"≤ {TARGETS['lookup_p95_ms']}", s["ours"]["lookup_end_to_end"]["p95_ms"])
-        out["ready (s)"] = (f"≤ {TARGETS['ready_s']}", s["ours"]["ready_s"])
-        if "stock" in s:
-            ours8, stock8 = s["ours"]["load"][0], s["stock"]["load"][0]
-            out["throughput vs stock, 8 conversations"] = (
-                f"≥ {TARGETS['throughput_ratio_8']}× and 0 errors",
-                f"{ours8['throughput_msg_s'] / max(stock8['throughput_msg_s'], 0.1):.1f}×, {ours8['errors']} errors")
+    if s and "stock" in s:
+        ours, stock = s["ours"], s["stock"]
+
+        def ratio(label, value, reference, goal):
+            r = value / reference if reference else float("inf")
+            out[label] = (f"≤ {goal}×", f"{r:.2f}× ({value} vs {reference} ms) {_verdict(r <= goal)}")
+
+        ratio("/model/parse p95 vs stock's", ours["parse"]["p95_ms"], stock["parse"]["p95_ms"], TARGETS["parse_p95_ratio"])
+        ratio("FAQ reply p95 vs stock's reply", ours["faq_end_to_end"]["p95_ms"], stock["faq_end_to_end"]["p95_ms"],
+              TARGETS["faq_p95_ratio"])
+        ratio("lookup reply p95 vs stock's reply", ours["lookup_end_to_end"]["p95_ms"], stock["faq_end_to_end"]["p95_ms"],
+              TARGETS["lookup_p95_ratio"])
+        ready = ours["ready_s"] / stock["ready_s"]
+        out["ready vs stock's"] = (f"≤ {TARGETS['ready_ratio']}×",
+                                   f"{ready:.2f}× ({ours['ready_s']} vs {stock['ready_s']} s) {_verdict(ready <= TARGETS['ready_ratio'])}")
+        for ours_load, stock_load in zip(ours["load"], stock["load"]):
+            c = ours_load["concurrency"]
+            r = ours_load["throughput_msg_s"] / max(stock_load["throughput_msg_s"], 0.1)
+            goal = f"≥ {TARGETS['throughput_ratio_8']}× and 0 errors" if c == 8 else "(reported)"
+            met = r >= TARGETS["throughput_ratio_8"] and ours_load["errors"] == 0
+            out[f"throughput vs stock, {c} conversations"] = (
+                goal, f"{r:.2f}× ({ours_load['throughput_msg_s']} vs {stock_load['throughput_msg_s']} msg/s), "
+                      f"{ours_load['errors']} errors" + (f" {_verdict(met)}" if c == 8 else ""))
     if results.get("store"):
         worst = max(r[k]["p95_ms"] for r in results["store"].values() if isinstance(r, dict)
                     for k in ("balance", "last_20_for_extension", "month_summary"))
         out["store lookups p95 (ms), worst"] = (f"< {TARGETS['store_p95_ms']}", worst)
     q = results.get("quality")
     if q:
-        h = q["held_out"]
-        shown = [n for n in ("ours", "ours (top intent, no fallback)", "stock", "tfidf_logreg") if n in h]
-        out["held-out accuracy / macro-F1 vs baselines"] = (
-            "ahead of both", "; ".join(f"{n} {h[n]['accuracy']:.3f} / {h[n]['macro_f1']:.3f}" for n in shown))
+        h, cv = q["held_out"], q["cross_validation"]
+        spread = max((r["macro_f1"]["std"] for n, r in cv.items() if "paired" not in n), default=0.0)
+        for other in ("tfidf_logreg", "stock"):
+            if other in cv and "ours" in cv:
+                d = cv["ours"]["macro_f1"]["mean"] - cv[other]["macro_f1"]["mean"]
+                out[f"CV macro-F1, ours − {other}"] = (f"> spread ({spread:.3f})", f"{d:+.3f} {_verdict(d > spread)}")
+            mine = "ours (top intent, no fallback)"
+            if other in h and mine in h:
+                d = h[mine]["macro_f1"] - h[other]["macro_f1"]
+                out[f"held-out macro-F1, ours − {other}"] = (f"> spread ({spread:.3f})", f"{d:+.3f} {_verdict(d > spread)}")
+        if "ours" in h:
+            out["out-of-scope handled (held-out)"] = ("≥ 0.9", f"{h['ours']['oos_handled']} {_verdict(h['ours']['oos_handled'] >= 0.9)}")
+            out["in-scope sent to fallback (held-out)"] = ("≤ 0.03", f"{h['ours']['false_fallback']} {_verdict(h['ours']['false_fallback'] <= 0.03)}")
     return out
 
 
@@ -169,6 +209,8 @@ def main(argv=None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, no stock assistant, no Rasa CV")
     parser.add_argument("--only", nargs="*", choices=["quality", "speed", "store", "training"])
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--stock-cv-repeats", type=int, default=2,
+                        help="repeats of the 5-fold CV for the stock pipeline (DIET trains 100 epochs per split)")
     args = parser.parse_args(argv)
     parts = set(args.only or ["quality", "speed", "store", "training"])
     if args.smoke:
@@ -185,7 +227,8 @@ def main(argv=None) -> int:
         results.update({k: v for k, v in old.items() if k in {"quality", "training", "speed", "store"} - parts})
     steps = {
         "quality": ("NLU quality", lambda work: quality_bench.quality(
-            MODEL, cv_folds=2 if args.smoke else 5, rasa_cv=not args.smoke, with_stock=not args.smoke)),
+            MODEL, cv_folds=2 if args.smoke else 5, cv_repeats=1 if args.smoke else 5,
+            stock_repeats=args.stock_cv_repeats, rasa_cv=not args.smoke, with_stock=not args.smoke)),
         "training": ("Training time (empty cache)", train_timing),
         "speed": ("Latency and throughput", lambda work: speed_bench.speed(
             MODEL, work, one_user_n=5 if args.smoke else 200, load_seconds=2 if args.smoke else 30,

@@ -1,7 +1,8 @@
 """Score a trained model on the held-out Spanish test set.
 
-FAQ examples count by their full answer key (`faq/add_funds`), so picking the
-wrong FAQ answer is an error even when the `faq` intent is right.
+Each FAQ topic is its own intent (`faq_add_funds`), so picking the wrong FAQ
+answer is an error. For pipelines with a retrieval intent (the stock config
+on data that has one) the response selector's full key is scored instead.
 """
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ class Report:
     errors: list[tuple[str, str, str]]  # (text, expected, predicted)
     per_label_f1: dict[str, float]
     confusions: list[tuple[tuple[str, str], int]]
+    # Out-of-scope messages predicted as such or sent to the confidence fallback.
+    out_of_scope_handled: float
+    # In-scope messages that the confidence fallback asked about instead of answering.
+    false_fallback_rate: float
+
+
+OUT_OF_SCOPE, FALLBACK = "out_of_scope", "nlu_fallback"
 
 
 def full_label(parse: dict, ignore_fallback: bool = False) -> str:
@@ -53,6 +61,8 @@ def score(gold: list[str], predicted: list[str], texts: list[str]) -> Report:
     labels = sorted(set(gold))
     per_label = f1_score(gold, predicted, labels=labels, average=None, zero_division=0)
     errors = [(t, g, p) for t, g, p in zip(texts, gold, predicted) if g != p]
+    oos = [p for g, p in zip(gold, predicted) if g == OUT_OF_SCOPE]
+    in_scope = [p for g, p in zip(gold, predicted) if g != OUT_OF_SCOPE]
     return Report(
         accuracy=float(accuracy_score(gold, predicted)),
         macro_f1=float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)),
@@ -60,6 +70,8 @@ def score(gold: list[str], predicted: list[str], texts: list[str]) -> Report:
         errors=errors,
         per_label_f1=dict(zip(labels, map(float, per_label))),
         confusions=Counter((g, p) for _, g, p in errors).most_common(10),
+        out_of_scope_handled=sum(p in (OUT_OF_SCOPE, FALLBACK) for p in oos) / len(oos) if oos else 1.0,
+        false_fallback_rate=sum(p == FALLBACK for p in in_scope) / len(in_scope) if in_scope else 0.0,
     )
 
 
@@ -86,6 +98,8 @@ def print_report(report: Report) -> None:
     print(f"Ejemplos: {report.n}")
     print(f"Exactitud (accuracy): {report.accuracy:.3f}")
     print(f"Macro-F1:             {report.macro_f1:.3f}")
+    print(f"Fuera de alcance atendido (out_of_scope o fallback): {report.out_of_scope_handled:.3f}")
+    print(f"Mensajes del dominio enviados al fallback:           {report.false_fallback_rate:.3f}")
     for label, f1 in sorted(report.per_label_f1.items(), key=lambda kv: kv[1]):
         print(f"  {label:<28} F1 {f1:.2f}")
     if report.confusions:

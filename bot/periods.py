@@ -43,6 +43,9 @@ _MONTH_ONLY = re.compile(
     r"\b(?:(?:en|de|durante|del\s+mes\s+de|mes\s+de)\s+" + _MONTH.format(name="m")
     + r"|(?P<full>" + "|".join(MONTHS) + r"|setiembre))" + _YEAR.format(name="y") + r"\b"
 )
+# A whole year ("en 2025", "del año 2024"); checked after every full date, so
+# the year of "3 de octubre de 2025" never reads as one.
+_YEAR_ONLY = re.compile(r"\b(?:(?:en|del?|durante)\s+(?:el\s+)?(?:ano\s+)?|ano\s+)(?P<y>\d{4,})\b")
 _LAST_N_DAYS = re.compile(r"\bultim[oa]s\s+(?P<n>\d{1,3})\s+dias\b")
 _FUTURE = re.compile(r"\b(manana|pasado\s+manana|proxim[oa]s?|siguiente\s+(?:semana|mes)|que\s+viene|futuro)\b")
 
@@ -50,7 +53,8 @@ _FUTURE = re.compile(r"\b(manana|pasado\s+manana|proxim[oa]s?|siguiente\s+(?:sem
 # "ext. 102", "extensión 102", "la 102", "interno 102"; a number followed by a
 # month is a day and one after "de" + month a year, so neither can match here.
 _EXTENSION = re.compile(
-    r"\b(?:ext(?:ension)?\.?|extensiones?|la|interno|anexo)\s*(?:#|no\.?|num(?:ero)?\.?)?\s*(?P<n>\d{2,5})\b"
+    # Any length: a number we do not have is answered as such, never ignored.
+    r"\b(?:ext(?:ension)?\.?|extensiones?|la|interno|anexo)\s*(?:#|no\.?|num(?:ero)?\.?)?\s*(?P<n>\d{2,})\b"
     r"(?!\s*(?:de\s+)?(?:ene|feb|mar|abr|may|jun|jul|ago|sep|set|oct|nov|dic)[a-z]*\b)(?!/)"
 )
 
@@ -63,6 +67,10 @@ def extension_in(text: str) -> Optional[str]:
 
 class FuturePeriod(ValueError):
     """The customer asked about a period that has not happened yet."""
+
+
+class InvalidPeriod(ValueError):
+    """The customer named a date that does not exist ("31 de febrero")."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ def _parse_date(fragment: str, today: date) -> date:
         },
     )
     if parsed is None:
-        raise ValueError(f"no date in {fragment!r}")
+        raise InvalidPeriod(fragment)
     return parsed.date()
 
 
@@ -131,7 +139,8 @@ def _label(start: date, end: date, today: date) -> str:
 def resolve_period(text: str, today: date) -> Optional[Period]:
     """The period that `text` names, or None when it names none.
 
-    Raises FuturePeriod for periods that start after `today`.
+    Raises FuturePeriod for periods that start after `today` and
+    InvalidPeriod for dates that do not exist.
     """
     t = normalize(text)
     if not t:
@@ -184,6 +193,13 @@ def resolve_period(text: str, today: date) -> Optional[Period]:
     if first is not None:
         name = MONTHS[first.month - 1] + (f" de {first.year}" if first.year != today.year else "")
         return _checked(first, last, today, f"en {name}")
+    if m := _YEAR_ONLY.search(t):
+        year = int(m.group("y"))
+        if year > today.year:
+            raise FuturePeriod(text)
+        if year < 1900:
+            raise InvalidPeriod(text)
+        return _checked(date(year, 1, 1), date(year, 12, 31), today, f"en {year}")
     return None
 
 

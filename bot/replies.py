@@ -5,6 +5,7 @@ Rasa actions only pick the function and send the result.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Optional
@@ -16,19 +17,26 @@ from bot import formatting as fmt
 from bot.db import session_scope
 from bot.identity import EXPIRED, INVALID, AuthError
 from bot.models import Account, EntryKind
-from bot.periods import FuturePeriod, Period, resolve_period, today_in
+from bot.language import names_period
+from bot.periods import FuturePeriod, InvalidPeriod, Period, extension_in, resolve_period, today_in
 from bot.store import Movement, find_extension, get_account, movements, spending_by_extension
 
 PAGE_SIZE = 5
 SPENDING_DEFAULT_DAYS = 30
+MAX_EXTENSION_DIGITS = 5
+
+# What a lookup asks for; kept in the `last_query` slot so that "ver más" and
+# follow-ups ("¿y en septiembre?", "¿y nomás la 103?") continue it.
+ACTIVITY, SPENDING, DEPOSITS = "activity", "spending", "deposits"
+FUNDING = (EntryKind.DEPOSIT, EntryKind.AUTO_RECHARGE)
 
 
 @dataclass
 class Reply:
     text: str
     buttons: list[dict] = field(default_factory=list)
-    # Filters and offset of the next page of movements, for "ver más".
-    next_page: Optional[dict] = None
+    # Offset of the next page of the same lookup, for "ver más"; None: no more.
+    next_offset: Optional[int] = None
 
 
 def sign_in_needed(error: Optional[AuthError]) -> Reply:
@@ -117,37 +125,87 @@ def activity(
         heading = f"Tus movimientos{scope}, del más reciente al más antiguo:" if offset == 0 else f"Más movimientos{scope}:"
         lines = [heading] + [_movement_line(m, zone, today) for m in page]
         reply = Reply("\n".join(lines))
-        if has_more:
-            reply.next_page = {
-                "extension": ext.number if ext else None,
-                "period_text": period_text,
-                "offset": offset + PAGE_SIZE,
-            }
-            reply.buttons = [{"title": "Ver más", "payload": "/show_more_activity"}]
-            reply.text += "\n\nEscribe «ver más» para ver los siguientes, o consulta el historial completo en «Actividad de Prepago» de tu Administrador."
-        return reply
+        return _paged(reply, has_more, offset)
+
+
+def _paged(reply: Reply, has_more: bool, offset: int) -> Reply:
+    if has_more:
+        reply.next_offset = offset + PAGE_SIZE
+        reply.buttons = [{"title": "Ver más", "payload": "/show_more_activity"}]
+        reply.text += "\n\nEscribe «ver más» para ver los siguientes, o consulta el historial completo en «Actividad de Prepago» de tu Administrador."
+    return reply
+
+
+def deposits(
+    account_number: str,
+    *,
+    period_text: Optional[str] = None,
+    offset: int = 0,
+    now: Optional[datetime] = None,
+    engine: Optional[Engine] = None,
+) -> Reply:
+    """Deposits and automatic recharges only, newest first; the first page answers "when was the last"."""
+    with session_scope(engine) as session:
+        account = get_account(session, account_number)
+        zone, today = ZoneInfo(account.timezone), today_in(account.timezone, now)
+        period, problem = _period_filter(period_text, today)
+        if problem:
+            return problem
+        start, end = period.utc_bounds(account.timezone) if period else (None, None)
+        page, has_more = movements(session, account, start=start, end=end, kinds=FUNDING,
+                                   limit=PAGE_SIZE, offset=offset)
+    scope = _scope_text(None, period)
+    if not page:
+        return Reply(f"Ya no hay más depósitos ni recargas{scope}." if offset else
+                     f"No encontré depósitos ni recargas automáticas{scope}.")
+    lines = [_movement_line(m, zone, today) for m in page]
+    if offset:
+        return _paged(Reply("\n".join([f"Más depósitos y recargas{scope}:"] + lines)), has_more, offset)
+    last = page[0]
+    what = "Tu última recarga automática" if last.kind == EntryKind.AUTO_RECHARGE else "Tu último depósito"
+    when = fmt.day_and_time(last.occurred_at.astimezone(zone), today)
+    heading = f"{what}{scope} fue el {when}, por **{fmt.money(last.amount)}**."
+    return _paged(Reply("\n".join([heading, f"Depósitos y recargas{scope}, del más reciente al más antiguo:"] + lines)),
+                  has_more, offset)
 
 
 def spending(
     account_number: str,
     *,
     period_text: Optional[str] = None,
+    extension: Optional[str] = None,
     now: Optional[datetime] = None,
     engine: Optional[Engine] = None,
 ) -> Reply:
-    """Who spent the prepaid funds: call charges per extension, biggest first."""
+    """What calls cost in a period: the total first, then per extension, biggest first."""
     with session_scope(engine) as session:
         account = get_account(session, account_number)
         today = today_in(account.timezone, now)
+        ext, problem = _extension_filter(account, extension)
+        if problem:
+            return problem
         period, problem = _period_filter(period_text, today)
         if problem:
             return problem
         period = period or _recent(today)
         start, end = period.utc_bounds(account.timezone)
         rows = spending_by_extension(session, account, start=start, end=end)
+    if ext is not None:
+        row = next((r for r in rows if r.extension == ext.number), None)
+        if row is None:
+            return Reply(f"La ext. {ext.number} ({ext.label}) no usó fondos de la Cuenta de Prepago {period.label}.")
+        return Reply(f"La ext. {ext.number} ({ext.label}) gastó **{fmt.money(row.total)}** {period.label} "
+                     f"en {_calls(row.calls)}.")
     if not rows:
         return Reply(f"Ninguna extensión usó fondos de la Cuenta de Prepago {period.label}.")
-    return Reply("\n".join([f"Gasto en llamadas por extensión, {period.label}:"] + _spending_lines(rows)))
+    total, calls = sum(r.total for r in rows), sum(r.calls for r in rows)
+    return Reply("\n".join(
+        [f"En llamadas se gastaron **{fmt.money(total)}** {period.label} ({_calls(calls)}).",
+         f"Gasto en llamadas por extensión, {period.label}:"] + _spending_lines(rows)))
+
+
+def _calls(n: int) -> str:
+    return f"{n} llamada" if n == 1 else f"{n} llamadas"
 
 
 def _recent(today: date) -> Period:
@@ -158,8 +216,7 @@ def _recent(today: date) -> Period:
 def _spending_lines(rows) -> list[str]:
     lines = []
     for row in rows:
-        calls = "llamada" if row.calls == 1 else "llamadas"
-        lines.append(f"• Ext. {row.extension} ({row.label}): {fmt.money(row.total)} en {row.calls} {calls}")
+        lines.append(f"• Ext. {row.extension} ({row.label}): {fmt.money(row.total)} en {_calls(row.calls)}")
     lines.append(f"Total: {fmt.money(sum(r.total for r in rows))}")
     return lines
 
@@ -192,7 +249,9 @@ def _extension_filter(account: Account, extension: Optional[str]):
     if ext is None:
         known = ", ".join(f"{e.number} ({e.label})" for e in account.extensions)
         shown = extension if len(str(extension)) <= 12 else str(extension)[:12] + "…"
-        return None, Reply(f"No encontré la extensión {shown} en tu cuenta. Tus extensiones son: {known}.")
+        why = (f" Los números de extensión tienen como máximo {MAX_EXTENSION_DIGITS} dígitos."
+               if len(wanted) > MAX_EXTENSION_DIGITS else "")
+        return None, Reply(f"No encontré la extensión {shown} en tu cuenta.{why} Tus extensiones son: {known}.")
     return ext, None
 
 
@@ -203,9 +262,44 @@ def _period_filter(period_text: Optional[str], today: date):
         return resolve_period(period_text, today), None
     except FuturePeriod:
         return None, Reply(
-            "Esa fecha todavía no llega, así que no hay movimientos que mostrar. "
-            "Puedo buscar en fechas pasadas, por ejemplo «ayer», «la semana pasada» o «en octubre»."
+            "Esa fecha todavía no llega, así que no hay movimientos que mostrar. " + PERIOD_EXAMPLES
         )
+    except InvalidPeriod:
+        return None, Reply("Esa fecha no existe en el calendario (revisa el día y el mes), "
+                           "así que no puedo buscar en ella. " + PERIOD_EXAMPLES)
+
+
+PERIOD_EXAMPLES = "Puedo buscar en fechas pasadas, por ejemplo «ayer», «la semana pasada», «en octubre» o «del 3 al 10 de noviembre»."
+
+
+def new_query(kind: str, text: str) -> dict:
+    """The lookup a message asks for, with the filters it names."""
+    return {"kind": kind, "extension": extension_in(text), "period_text": text if names_period(text) else None}
+
+
+def refined_query(previous: Optional[dict], text: str) -> dict:
+    """A follow-up: the filters the message names replace the previous ones; the rest stay."""
+    query = dict(previous or {"kind": ACTIVITY, "extension": None, "period_text": None})
+    query.pop("offset", None)
+    if extension := extension_in(text):
+        query["extension"] = extension
+    elif re.search(r"\btodas\b", text.lower()):
+        query["extension"] = None  # "¿y todas las extensiones?"
+    if names_period(text):
+        query["period_text"] = text
+    return query
+
+
+def lookup(account_number: str, query: dict, *, offset: int = 0, now: Optional[datetime] = None,
+           engine: Optional[Engine] = None) -> Reply:
+    """Answer a lookup (`new_query`/`refined_query`) from the account store."""
+    kind, extension, period_text = query.get("kind"), query.get("extension"), query.get("period_text")
+    if kind == SPENDING:
+        return spending(account_number, period_text=period_text, extension=extension, now=now, engine=engine)
+    if kind == DEPOSITS:
+        return deposits(account_number, period_text=period_text, offset=offset, now=now, engine=engine)
+    return activity(account_number, extension=extension, period_text=period_text, offset=offset,
+                    now=now, engine=engine)
 
 
 def _scope_text(ext, period: Optional[Period]) -> str:

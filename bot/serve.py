@@ -25,6 +25,8 @@ QUIET_ENV = {
     # Rasa reads these: small models, two cores; more threads only contend.
     "TF_INTER_OP_PARALLELISM_THREADS": "1",
     "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+    # Rasa's telemetry and error reports would try to reach the internet.
+    "RASA_TELEMETRY_ENABLED": "false",
 }
 
 
@@ -161,7 +163,7 @@ def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
     # so `running_stack` stops them instead of leaving them orphaned.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(0))
-    print("==> Iniciando el servidor de acciones y Rasa (Rasa tarda unos 30 s en cargar el modelo)…", flush=True)
+    print("==> Iniciando el servidor de acciones, Rasa y la página demo…", flush=True)
     try:
         with running_stack(model, progress=lambda line: print(line, flush=True)) as stack:
             token = issue_token(settings(), "100100")
@@ -172,7 +174,7 @@ def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
                 f"  (o sin sesión:           .venv/bin/bot chat)\n"
                 f"  API segura:              POST {stack.rasa_url}/webhooks/prepago/webhook\n"
                 f"  Identidad demo:          cuenta 100100 (también 200200); token:\n    {token}\n"
-                f"  Registros:               {stack.log_dir}\n"
+                f"  Registros:               {stack.log_dir} (la instalación y el entrenamiento: setup.log)\n"
                 "  Ctrl+C para detener.\n",
                 flush=True,
             )

@@ -62,6 +62,7 @@ def movements(
     start: Optional[datetime] = None,
     end: Optional[datetime] = None,
     extension: Optional[Extension] = None,
+    kinds: Optional[tuple[EntryKind, ...]] = None,
     limit: int = 5,
     offset: int = 0,
 ) -> tuple[list[Movement], bool]:
@@ -80,6 +81,8 @@ def movements(
         query = query.where(LedgerEntry.occurred_at < end)
     if extension is not None:
         query = query.where(LedgerEntry.extension_id == extension.id)
+    if kinds:
+        query = query.where(LedgerEntry.kind.in_(kinds))
     rows = session.execute(query).all()
     page = [
         Movement(

@@ -1,13 +1,15 @@
 """Custom actions against a real SQLite store, with the identity a channel would attach."""
 from __future__ import annotations
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq
 from actions.fallback import ActionSuggestTopics
-from actions.lookups import ActionCheckBalance, ActionShowActivity, ActionShowSpending
+from actions.lookups import (ActionCheckBalance, ActionRefineQuery, ActionShowActivity, ActionShowDeposits,
+                             ActionShowMore, ActionShowSpending)
 from bot import formatting as fmt
 from bot.config import settings
 from bot.db import session_scope
@@ -17,19 +19,16 @@ from bot.store import get_account
 SENDER = "conversation-under-test"
 
 
-def tracker(text: str, intent: str, account: str | None = "100100", entities=(), slots=None,
-            response_key: str | None = None, error=None, ranking=None) -> Tracker:
+def tracker(text: str, intent: str, account: str | None = "100100", slots=None, error=None,
+            ranking=None) -> Tracker:
     metadata = identity_metadata(settings(), Identity(account, error), SENDER)
     message = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.99},
         "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}],
-        "entities": [{"entity": e, "value": v} for e, v in entities],
+        "entities": [],
         "metadata": metadata,
     }
-    if response_key:
-        message["response_selector"] = {"faq": {"response": {"intent_response_key": response_key, "confidence": 0.95},
-                                                "ranking": [{"intent_response_key": response_key, "confidence": 0.95}]}}
     return Tracker(SENDER, slots or {}, message, [], False, None, {}, "action_listen")
 
 
@@ -54,18 +53,21 @@ def test_other_account_sees_its_own_balance(db_url):
         assert fmt.money(get_account(session, "100100").balance) not in messages[0]["text"]
 
 
-def test_anonymous_customer_is_told_how_to_sign_in(db_url):
+def test_anonymous_customer_gets_the_articles_howto_and_how_to_sign_in(db_url):
     messages, _ = run(ActionCheckBalance(), tracker("saldo", "check_balance", account=None))
-    assert "Inicia sesión" in messages[0]["text"] and "MXN" not in messages[0]["text"]
-    messages, _ = run(ActionCheckBalance(), tracker("saldo", "check_balance", account=None, error=EXPIRED))
-    assert "expiró" in messages[0]["text"]
+    assert messages[0]["response"] == "utter_howto_balance"
+    assert "Inicia sesión" in messages[1]["text"] and "MXN" not in messages[1]["text"]
+    messages, _ = run(ActionShowSpending(), tracker("quién hizo llamadas", "show_spending", account=None, error=EXPIRED))
+    assert messages[0]["response"] == "utter_faq_check_activity"
+    assert "expiró" in messages[1]["text"]
 
 
 def test_forged_metadata_is_anonymous(db_url):
     t = tracker("saldo", "check_balance")
     t.latest_message["metadata"]["prepago_identity"]["account"] = "200200"
     messages, _ = run(ActionCheckBalance(), t)
-    assert "MXN" not in messages[0]["text"]
+    assert messages[0]["response"] == "utter_howto_balance"
+    assert "MXN" not in messages[1]["text"]
 
 
 def test_activity_filters_by_extension_and_pages(db_url):
@@ -73,46 +75,93 @@ def test_activity_filters_by_extension_and_pages(db_url):
     text = messages[0]["text"]
     assert "ext. 102 (Ventas)" in text and "ext. 101" not in text
     assert messages[0]["buttons"][0]["payload"] == "/show_more_activity"
-    page = events[0]
-    assert page == SlotSet("activity_page", {"extension": "102", "period_text": "movimientos de la extensión 102", "offset": 5})
-    more, _ = run(ActionShowActivity(), tracker("ver más", "show_more_activity", slots={"activity_page": page["value"]}))
+    query = events[0]["value"]
+    assert events[0]["name"] == "last_query"
+    assert query == {"kind": "activity", "extension": "102", "period_text": None, "offset": 5}
+    more, _ = run(ActionShowMore(), tracker("ver más", "show_more_activity", slots={"last_query": query}))
     assert more[0]["text"].startswith("Más movimientos de la ext. 102")
     assert set(more[0]["text"].splitlines()[1:6]).isdisjoint(text.splitlines()[1:6])
 
 
-def test_unknown_extension_and_future_period_get_polite_answers(db_url):
-    messages, _ = run(ActionShowActivity(), tracker("llamadas de la 999", "show_activity"))
-    assert "No encontré la extensión 999" in messages[0]["text"] and "101 (Recepción)" in messages[0]["text"]
-    messages, _ = run(ActionShowActivity(), tracker("movimientos de mañana", "show_activity"))
-    assert "todavía no llega" in messages[0]["text"]
+def test_ver_mas_without_a_previous_lookup_says_so(db_url):
+    messages, _ = run(ActionShowMore(), tracker("ver más", "show_more_activity"))
+    assert "No tengo más movimientos" in messages[0]["text"]
 
 
-def test_spending_summary(db_url):
-    messages, _ = run(ActionShowSpending(), tracker("quién se gastó la lana", "show_spending"))
-    assert messages[0]["text"].startswith("Gasto en llamadas por extensión")
-    assert "Total: $" in messages[0]["text"]
+@pytest.mark.parametrize("text, expected", [
+    ("llamadas de la 999", "No encontré la extensión 999"),
+    ("movimientos de mañana", "todavía no llega"),
+    ("movimientos del 31 de febrero", "no existe en el calendario"),
+    ("movimientos en el año 3000", "todavía no llega"),
+    ("llamadas de la extensión 12345678901234567890", "como máximo 5 dígitos"),
+])
+def test_periods_and_numbers_that_cannot_be_honoured_are_said_so(db_url, text, expected):
+    messages, events = run(ActionShowActivity(), tracker(text, "show_activity"))
+    assert expected in messages[0]["text"], messages[0]["text"]
+    assert "•" not in messages[0]["text"]  # never the unfiltered list
+    assert "problema técnico" not in messages[0]["text"]
+
+
+def test_spending_in_a_period_leads_with_the_total(db_url):
+    messages, _ = run(ActionShowSpending(), tracker("¿cuánto gasté en octubre?", "show_spending"))
+    lines = messages[0]["text"].splitlines()
+    assert lines[0].startswith("En llamadas se gastaron **$") and "en octubre" in lines[0]
+    assert lines[1] == "Gasto en llamadas por extensión, en octubre:"
+    assert lines[-1].startswith("Total: $")
+    assert lines[-1].removeprefix("Total: ") in lines[0]
+
+
+def test_spending_of_one_extension(db_url):
+    messages, _ = run(ActionShowSpending(), tracker("¿cuánto gastó la 102 la semana pasada?", "show_spending"))
+    text = messages[0]["text"]
+    assert text.startswith("La ext. 102 (Ventas) gastó **$") or text.startswith("La ext. 102 (Ventas) no usó")
+    assert "la semana pasada" in text and "Ext. 101" not in text
+
+
+def test_last_deposit_is_answered_directly_and_lists_only_funding(db_url):
+    messages, events = run(ActionShowDeposits(), tracker("¿cuándo fue mi último depósito?", "show_deposits"))
+    lines = messages[0]["text"].splitlines()
+    assert lines[0].startswith(("Tu último depósito fue el ", "Tu última recarga automática fue el "))
+    assert " por **$" in lines[0]
+    movements = [l for l in lines if l.startswith("•")]
+    assert movements and all(("Depósito" in l or "Recarga automática" in l) for l in movements)
+    assert not any("Llamada" in l for l in lines)
+    assert events[0]["value"]["kind"] == "deposits"
+
+
+def test_follow_up_keeps_the_rest_of_the_filter(db_url):
+    _, events = run(ActionShowSpending(), tracker("cuánto gastó la 102 en octubre", "show_spending"))
+    previous = events[0]["value"]
+    messages, events = run(ActionRefineQuery(), tracker("¿y en septiembre?", "refine_query",
+                                                         slots={"last_query": previous}))
+    assert messages[0]["text"].startswith("La ext. 102 (Ventas)") and "en septiembre" in messages[0]["text"]
+    messages, events = run(ActionRefineQuery(), tracker("¿y nomás la 103?", "refine_query",
+                                                         slots={"last_query": events[0]["value"]}))
+    assert messages[0]["text"].startswith("La ext. 103") and "en septiembre" in messages[0]["text"]
+    assert events[0]["value"]["kind"] == "spending"
+
+
+def test_follow_up_without_a_previous_lookup_shows_movements(db_url):
+    messages, _ = run(ActionRefineQuery(), tracker("¿y la 101?", "refine_query"))
+    assert "ext. 101 (Recepción)" in messages[0]["text"]
 
 
 def test_faq_answer_uses_the_portal_url_and_adds_own_card(db_url):
-    messages, _ = run(ActionAnswerFaq(), tracker("cómo cambio mi tarjeta", "faq", response_key="faq/change_card"))
-    assert messages[0]["response"] == "utter_faq/change_card"
+    messages, _ = run(ActionAnswerFaq(), tracker("cómo cambio mi tarjeta", "faq_change_card"))
+    assert messages[0]["response"] == "utter_faq_change_card"
     assert messages[0]["portal_url"] == "https://portal.example.mx"
     assert messages[1]["text"] == "Hoy tu tarjeta registrada es Visa terminada en 4242 (vence 08/2028)."
 
 
-def test_faq_for_anonymous_has_no_personal_data(db_url):
-    messages, _ = run(ActionAnswerFaq(), tracker("cómo cambio mi tarjeta", "faq", account=None, response_key="faq/change_card"))
-    assert len(messages) == 1 and messages[0]["response"] == "utter_faq/change_card"
-
-
-def test_faq_button_payload_forces_the_answer(db_url):
-    messages, _ = run(ActionAnswerFaq(), tracker('/faq{"faq_topic": "add_funds"}', "faq", entities=[("faq_topic", "add_funds")]))
-    assert messages[0]["response"] == "utter_faq/add_funds"
+def test_faq_for_anonymous_has_no_personal_data_but_says_how_to_get_it(db_url):
+    messages, _ = run(ActionAnswerFaq(), tracker("cómo cambio mi tarjeta", "faq_change_card", account=None))
+    assert messages[0]["response"] == "utter_faq_change_card"
+    assert len(messages) == 2 and "inicias sesión" in messages[1]["text"] and "4242" not in messages[1]["text"]
 
 
 def test_restrict_extensions_is_honest_and_shows_who_spent(db_url):
-    messages, _ = run(ActionAnswerFaq(), tracker("puedo restringir extensiones", "faq", response_key="faq/restrict_extensions"))
-    assert messages[0]["response"] == "utter_faq/restrict_extensions"
+    messages, _ = run(ActionAnswerFaq(), tracker("puedo restringir extensiones", "faq_restrict_extensions"))
+    assert messages[0]["response"] == "utter_faq_restrict_extensions"
     assert "Ext. " in messages[1]["text"]
 
 
@@ -123,24 +172,10 @@ def test_store_failure_gets_an_apology_not_a_trace(monkeypatch, tmp_path):
 
 
 def test_fallback_offers_the_two_likeliest_topics():
-    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "faq", "confidence": 0.4},
-               {"name": "check_balance", "confidence": 0.3}, {"name": "greet", "confidence": 0.2}]
-    t = tracker("mmm la lana de la tarjeta", "nlu_fallback", ranking=ranking)
-    t.latest_message["response_selector"] = {"faq": {"ranking": [
-        {"intent_response_key": "faq/add_funds", "confidence": 0.9},
-        {"intent_response_key": "faq/change_card", "confidence": 0.1}]}}
-    messages, _ = run(ActionSuggestTopics(), t)
+    # After the FallbackClassifier fires, the classifier's guesses follow `nlu_fallback`.
+    ranking = [{"name": "nlu_fallback", "confidence": 0.7}, {"name": "faq_add_funds", "confidence": 0.28},
+               {"name": "check_balance", "confidence": 0.2}, {"name": "greet", "confidence": 0.1}]
+    messages, _ = run(ActionSuggestTopics(), tracker("mmm la lana de la tarjeta", "nlu_fallback", ranking=ranking))
     titles = [b["title"] for b in messages[0]["buttons"]]
     assert titles == ["Agregar fondos", "Consultar mi saldo", "Otra cosa"]
-    assert messages[0]["buttons"][0]["payload"] == '/faq{"faq_topic": "add_funds"}'
-
-
-def test_unsure_faq_answer_asks_instead_of_guessing(db_url):
-    t = tracker("la cosa esa de la recarga", "faq", response_key="faq/add_funds",
-                ranking=[{"name": "faq", "confidence": 0.99}])
-    t.latest_message["response_selector"]["faq"] = {
-        "response": {"intent_response_key": "faq/add_funds", "confidence": 0.6},
-        "ranking": [{"intent_response_key": "faq/add_funds", "confidence": 0.6},
-                    {"intent_response_key": "faq/auto_recharge", "confidence": 0.3}]}
-    messages, _ = run(ActionAnswerFaq(), t)
-    assert [b["title"] for b in messages[0]["buttons"]] == ["Agregar fondos", "Recarga automática", "Otra cosa"]
+    assert messages[0]["buttons"][0]["payload"] == "/faq_add_funds"

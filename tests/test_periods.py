@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from bot.periods import FuturePeriod, extension_in, resolve_period
+from bot.periods import FuturePeriod, InvalidPeriod, extension_in, resolve_period
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 
@@ -40,10 +40,22 @@ def test_labels_are_spanish():
     assert resolve_period("ayer", TODAY).label == "ayer (24 de noviembre)"
 
 
-@pytest.mark.parametrize("text", ["mañana", "la próxima semana", "del 1 al 5 de diciembre de 2030", "en diciembre de 2027"])
+@pytest.mark.parametrize("text", ["mañana", "la próxima semana", "del 1 al 5 de diciembre de 2030", "en diciembre de 2027",
+                                  "en el año 3000", "en 2027"])
 def test_future_periods_are_refused(text):
     with pytest.raises(FuturePeriod):
         resolve_period(text, TODAY)
+
+
+@pytest.mark.parametrize("text", ["del 31 de febrero", "movimientos del 30 de febrero al 2 de marzo", "del año 1200"])
+def test_dates_that_do_not_exist_are_refused(text):
+    with pytest.raises(InvalidPeriod):
+        resolve_period(text, TODAY)
+
+
+def test_a_whole_year():
+    period = resolve_period("cuánto gasté en 2025", TODAY)
+    assert (period.start, period.end, period.label) == (date(2025, 1, 1), date(2025, 12, 31), "en 2025")
 
 
 @pytest.mark.parametrize("text", ["", "mis movimientos", "la extensión 101", "cuánto gasté"])
@@ -66,6 +78,7 @@ def test_utc_bounds_use_the_account_time_zone():
     ("cargos de la extension 999", "999"),
     ("movimientos de la 5 de noviembre", None),
     ("mis movimientos", None),
+    ("llamadas de la extensión 12345678901234567890", "12345678901234567890"),  # answered as unknown, never ignored
 ])
 def test_extension_mentions(text, extension):
     assert extension_in(text) == extension

@@ -15,16 +15,17 @@ from tests.conftest import PROJECT_ROOT
 RASA = str(Path(sys.executable).with_name("rasa"))
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
 
-# Agreed floor on the held-out set (tests/data/nlu_heldout.yml, never trained on).
-ACCURACY_FLOOR = 0.85
-MACRO_F1_FLOOR = 0.85
+# Floors just under the measured figures on the held-out set
+# (tests/data/nlu_heldout.yml, never trained on; benchmarks/RESULTS.md):
+# a change that costs understanding fails here.
+ACCURACY_FLOOR = 0.93
+MACRO_F1_FLOOR = 0.94
+OUT_OF_SCOPE_HANDLED_FLOOR = 0.90  # predicted out_of_scope, or sent to the fallback
+FALSE_FALLBACK_CEILING = 0.03  # in-scope messages sent to the fallback
 
-# Rasa 3.6 reports these for every project with a retrieval intent answered by
-# a custom action; they are not problems of our data.
-KNOWN_RASA_WARNINGS = (
-    "duplicated intents have been found across multiple domain files: faq",
-    "The utterance 'utter_faq' is not used in any story or rule.",
-)
+# Rasa 3.6 cannot see that a custom action sends these article answers
+# (`action_answer_faq`, and the how-to for customers without a session).
+KNOWN_UNUSED_RESPONSE = re.compile(r"The utterance 'utter_(faq_\w+|howto_balance)' is not used in any story or rule\.")
 
 
 def test_rasa_data_validate_is_clean():
@@ -33,7 +34,7 @@ def test_rasa_data_validate_is_clean():
     assert run.returncode == 0, run.stdout + run.stderr
     output = run.stdout + run.stderr
     warnings = [w.strip() for w in re.findall(r"UserWarning: (.*)", output)]
-    unexpected = [w for w in warnings if not any(k in w for k in KNOWN_RASA_WARNINGS)]
+    unexpected = [w for w in warnings if not KNOWN_UNUSED_RESPONSE.search(w)]
     assert not unexpected, unexpected
 
 
@@ -52,14 +53,30 @@ def test_conversation_stories_pass(trained_model, tmp_path):
 def test_nlu_quality_gate_on_held_out_set(trained_model):
     report = evaluate(trained_model, PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml")
     print(f"held-out accuracy={report.accuracy:.3f} macro-F1={report.macro_f1:.3f} n={report.n}")
-    assert report.n >= 90
+    assert report.n >= 300
     assert report.accuracy >= ACCURACY_FLOOR, report.errors
     assert report.macro_f1 >= MACRO_F1_FLOOR, report.errors
+    assert report.out_of_scope_handled >= OUT_OF_SCOPE_HANDLED_FLOOR, report.errors
+    assert report.false_fallback_rate <= FALSE_FALLBACK_CEILING, report.errors
+
+
+def test_held_out_set_has_enough_of_every_label():
+    from collections import Counter
+
+    from bot.nlu_eval import load_examples
+
+    held_out = Counter(label for _, label in load_examples(PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml"))
+    trained = {label for _, label in load_examples(PROJECT_ROOT / "data" / "nlu_es")}
+    assert set(held_out) == trained
+    assert min(held_out.values()) >= 12, held_out
 
 
 def test_held_out_set_is_not_in_the_training_data():
     from bot.nlu_eval import load_examples
 
-    held_out = {text.lower() for text, _ in load_examples(PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml")}
-    trained = {text.lower() for text, _ in load_examples(PROJECT_ROOT / "data" / "nlu_es")}
+    from bot.language import fold
+
+    # Folded: a copy that differs only in accents, case or punctuation counts as the same.
+    held_out = {fold(text) for text, _ in load_examples(PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml")}
+    trained = {fold(text) for text, _ in load_examples(PROJECT_ROOT / "data" / "nlu_es")}
     assert not held_out & trained

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 from bot import rasa_server
 
 VALID = [{"events": [], "responses": [{"text": "hola", "buttons": []}]},
-         {"events": [{"event": "slot", "name": "activity_page", "value": None}], "responses": []}]
+         {"events": [{"event": "slot", "name": "last_query", "value": None}], "responses": []}]
 INVALID = [{"events": "nope"}, {"events": [{"no_event_key": 1}]}, {"responses": "x"}]
 
 

@@ -102,7 +102,7 @@ def test_activity_filters_and_ver_mas(stack):
 
 def test_fallback_offers_topics_then_recovers(stack):
     t = token("100100")
-    offer = say(stack, "la cosa esa de la recarga", token=t, session="fallback-0001")
+    offer = say(stack, "oye y lo de la cuenta?", token=t, session="fallback-0001")
     buttons = [b for m in offer for b in m.get("buttons") or []]
     assert "No estoy seguro" in texts(offer) and len(buttons) == 3
     recovered = texts(say(stack, buttons[0]["payload"], token=t, session="fallback-0001"))
@@ -186,3 +186,65 @@ def _listening_addresses(port: int) -> set[str]:
 def test_servers_listen_on_loopback_only(stack):
     for port in (stack.ports.actions, stack.ports.rasa):
         assert _listening_addresses(port) == {"0100007F"}, port  # 127.0.0.1
+
+
+# Questions the assistant used to miss, now answered through the real servers.
+
+def test_spending_in_a_period_total_and_per_extension(stack):
+    t = token("100100")
+    total = texts(say(stack, "¿cuánto gasté en octubre?", token=t, session="spend-period-01"))
+    assert total.startswith("En llamadas se gastaron **$") and "en octubre" in total
+    assert "El saldo de tu Cuenta de Prepago" not in total  # not the balance
+    month = texts(say(stack, "¿cuánto llevamos gastado este mes?", token=t, session="spend-period-01"))
+    assert "este mes" in month and "$" in month
+    one = texts(say(stack, "¿cuánto gastó la 102 la semana pasada?", token=t, session="spend-period-01"))
+    assert one.startswith("La ext. 102 (Ventas)") and "la semana pasada" in one
+
+
+@pytest.mark.parametrize("text", ["¿cuándo fue mi último depósito?", "cuáles fueron las últimas recargas",
+                                  "¿cuándo se hizo la recarga automática?"])
+def test_deposits_and_recharges_only(stack, text):
+    reply = texts(say(stack, text, token=token("100100"), session="deposits-0001"))
+    assert reply.startswith(("Tu último depósito fue el ", "Tu última recarga automática fue el ")), reply
+    assert "Llamada a" not in reply
+
+
+def test_follow_ups_keep_the_rest_of_the_filter(stack):
+    t = token("100100")
+    first = texts(say(stack, "cuánto gastó la 102 en octubre", token=t, session="follow-up-0001"))
+    assert first.startswith("La ext. 102 (Ventas)") and "en octubre" in first
+    september = texts(say(stack, "¿y en septiembre?", token=t, session="follow-up-0001"))
+    assert september.startswith("La ext. 102 (Ventas)") and "en septiembre" in september
+    other = texts(say(stack, "¿y nomás la 103?", token=t, session="follow-up-0001"))
+    assert other.startswith("La ext. 103") and "en septiembre" in other
+
+
+@pytest.mark.parametrize("text", ["¿me pasas con un humano?", "quiero hablar con una persona",
+                                  "pásame con un agente por favor", "necesito un asesor de verdad"])
+def test_every_way_of_asking_for_a_person_reaches_the_handoff(stack, text):
+    reply = texts(say(stack, text, session="handoff-0001"))
+    assert "Soporte de Ooma Office" in reply and "Soy un asistente virtual" not in reply
+
+
+def test_without_a_token_a_lookup_gets_the_articles_howto_and_the_sign_in_hint(stack):
+    reply = texts(say(stack, "¿cómo veo quién hizo llamadas?", session="anon-howto-0001"))
+    assert "Actividad de Prepago" in reply
+    assert "inicias sesión" in reply.lower() or "inicia sesión" in reply.lower()
+    balance = texts(say(stack, "¿cuánto saldo tengo?", session="anon-howto-0001"))
+    assert "«Balance»" in balance and "necesito saber que eres tú" in balance and "MXN" not in balance
+
+
+def test_unrelated_requests_are_out_of_scope_not_agreement(stack):
+    reply = texts(say(stack, "¿en qué me conviene invertir mis ahorros?", session="oos-0001"))
+    assert "¡Perfecto!" not in reply
+    assert "con eso no te puedo ayudar" in reply or "No estoy seguro" in reply
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("movimientos del 31 de febrero", "no existe en el calendario"),
+    ("movimientos en el año 3000", "todavía no llega"),
+    ("llamadas de la extensión 12345678901234567890", "como máximo 5 dígitos"),
+])
+def test_periods_and_numbers_that_cannot_be_honoured(stack, text, expected):
+    reply = texts(say(stack, text, token=token("100100"), session="cannot-honour-0001"))
+    assert expected in reply and "•" not in reply and "problema técnico" not in reply

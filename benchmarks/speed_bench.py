@@ -21,7 +21,7 @@ from bot.db import engine_for
 from bot.identity import issue_token
 from bot.periods import today_in
 from bot.seed import seed_demo
-from bot.serve import QUIET_ENV, Ports, _wait_for, running_stack
+from bot.serve import QUIET_ENV, Ports, _wait_for, local_endpoints, running_stack
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 FAQ_TEXT = "¿cómo agrego fondos a mi cuenta de prepago?"
@@ -43,11 +43,7 @@ def our_assistant(model: Path, work: Path) -> Iterator[dict]:
     db_url = f"sqlite:///{work / 'prepago.db'}"
     seed_demo(engine_for(db_url), today_in("America/Mexico_City"))
     ports = Ports(free_port(), free_port(), None)
-    endpoints = work / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{ports.actions}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{work / "trackers.db"}"\n'
-    )
+    endpoints = local_endpoints(work / "endpoints.yml", ports.actions, work / "trackers.db")
     started = time.perf_counter()
     with running_stack(model, ports, work / "logs", {"PREPAGO_DATABASE_URL": db_url}, endpoints) as stack:
         ready = time.perf_counter() - started

@@ -12,6 +12,7 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import settings
@@ -23,7 +24,10 @@ def engine_for(url: str) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)  # e.g. var/ on a fresh clone
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+        # SQLAlchemy 1.4 gives SQLite files a NullPool: a new connection, and
+        # the pragmas below, for every lookup. A pool keeps them open.
+        engine = create_engine(url, future=True, poolclass=QueuePool, pool_size=4,
+                               connect_args={"check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial

@@ -46,6 +46,26 @@ READY_LABELS = {
 }
 
 
+ENDPOINTS_TEMPLATE = """\
+# Written by bot.serve.local_endpoints: actions on loopback, conversations in SQLite.
+action_endpoint:
+  url: "http://127.0.0.1:{actions_port}/webhook"
+  # Our actions never read the domain: Rasa stops serialising it into every call.
+  enable_selective_domain: true
+
+tracker_store:
+  type: stores.tracker_store.LeanSQLTrackerStore
+  dialect: "sqlite"
+  db: "{trackers_db}"
+"""
+
+
+def local_endpoints(path: Path, actions_port: int, trackers_db: Path) -> Path:
+    """An endpoints.yml for a stack on this machine (tests, benchmarks)."""
+    path.write_text(ENDPOINTS_TEMPLATE.format(actions_port=actions_port, trackers_db=trackers_db))
+    return path
+
+
 @dataclass
 class Ports:
     rasa: int = 5005

@@ -17,7 +17,7 @@ os.environ.setdefault("PREPAGO_PORTAL_URL", "https://portal.example.mx")
 from bot.db import engine_for  # noqa: E402
 from bot.periods import today_in  # noqa: E402
 from bot.seed import seed_demo  # noqa: E402
-from bot.serve import Ports, running_stack  # noqa: E402
+from bot.serve import Ports, local_endpoints, running_stack  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODEL = PROJECT_ROOT / "models" / "prepago.tar.gz"
@@ -81,11 +81,7 @@ def stack(trained_model, tmp_path_factory, providers):
     db_url = f"sqlite:///{work / 'prepago.db'}"
     seed_demo(engine_for(db_url), today_in("America/Mexico_City"))
     ports = Ports(_free_port(), _free_port(), _free_port())
-    endpoints = work / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{ports.actions}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{work / "trackers.db"}"\n'
-    )
+    endpoints = local_endpoints(work / "endpoints.yml", ports.actions, work / "trackers.db")
     env = {"PREPAGO_DATABASE_URL": db_url, **CHANNEL_SECRETS, "PREPAGO_TWILIO_API_BASE": providers.base,
            "PREPAGO_TELEGRAM_API_BASE": providers.base, "PREPAGO_GRAPH_API_BASE": providers.base}
     with running_stack(trained_model, ports, work / "logs", env, endpoints) as s:

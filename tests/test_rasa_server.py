@@ -36,3 +36,16 @@ def test_sqlite_connections_use_wal(tmp_path):
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
     assert isinstance(engine.raw_connection().connection, sqlite3.Connection)
+
+
+def test_cached_event_lookup_resolves_like_rasa():
+    from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
+
+    resolve = rasa_server._cached_event_classes(Event.resolve_by_type)
+    for cls in (ActionExecuted, SessionStarted, SlotSet, UserUttered):
+        assert resolve(cls.type_name) is cls is Event.resolve_by_type(cls.type_name)
+        assert resolve(cls.type_name) is cls  # from the cache
+    assert resolve("no_such_event", default=SlotSet) is SlotSet
+    assert resolve("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name"):
+        resolve("no_such_event")

@@ -1,0 +1,1 @@
+"""Rasa storage plug-ins of this assistant (configured in endpoints.yml)."""

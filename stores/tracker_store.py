@@ -1,0 +1,126 @@
+"""Rasa's SQL tracker store, same table and same answers, less work per message.
+
+Rasa 3.6's `SQLTrackerStore` was 44% of the Rasa process's CPU per message
+under load (py-spy, benchmarks/NOTES.md). Three things made it so, and this
+subclass changes only those:
+
+* `save` counted the stored events of the session again (the same subquery
+  as `retrieve`) to know which events are new. The tracker already knows: we
+  remember how many events it held when it was read or last saved.
+* Both directions went through the ORM; here they are two Core statements:
+  one SELECT of the session's events, one multi-row INSERT.
+* SQLite got SQLAlchemy 1.4's `NullPool`: a new connection (and the WAL
+  pragmas) twice per message. Here connections are pooled.
+* Every message re-read and deserialised the whole conversation. Recently
+  used trackers stay in memory, and each read first asks the table for the
+  conversation's latest event id: the copy is used only if nothing was
+  written since this process saved it (so another replica's write, a
+  restart or a failed turn always reloads from the table). Like Rasa's own
+  store, it relies on the lock store for one writer per conversation at a
+  time.
+
+Same schema (`events`), same session semantics (events from the latest
+`session_started` on, by timestamp, ordered by id), so Rasa's own tools,
+the HTTP API and other replicas read exactly what Rasa would write.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from collections import OrderedDict
+from typing import Any, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+# How many of the tracker's events are already in the table.
+_STORED = "_prepago_stored_events"
+CACHED_CONVERSATIONS = 2000
+
+
+class LeanSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, cached_conversations: int = CACHED_CONVERSATIONS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # sender_id -> (id of the last event this process wrote, the tracker it wrote)
+        self._cache: "OrderedDict[str, tuple[int, DialogueStateTracker]]" = OrderedDict()
+        self._cache_size = int(cached_conversations)
+        if self.engine.dialect.name == "sqlite":
+            url = self.engine.url
+            self.engine.dispose()
+            # One event loop thread uses them; the pool hands each to one user at a time.
+            self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=4,
+                                           connect_args={"check_same_thread": False})
+            self.sessionmaker.configure(bind=self.engine)
+        self._table = self.SQLEvent.__table__
+
+    def _session_events(self, sender_id: Text) -> sa.sql.Select:
+        t = self._table
+        session_start = (
+            sa.select(sa.func.max(t.c.timestamp))
+            .where(t.c.sender_id == sender_id, t.c.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
+        return (
+            sa.select(t.c.data)
+            .where(t.c.sender_id == sender_id,
+                   sa.or_(t.c.timestamp >= session_start, session_start.is_(None)))
+            .order_by(t.c.id)
+        )
+
+    def _last_id(self, connection: sa.engine.Connection, sender_id: Text) -> Optional[int]:
+        t = self._table
+        return connection.execute(sa.select(sa.func.max(t.c.id)).where(t.c.sender_id == sender_id)).scalar()
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        with self.engine.connect() as connection:
+            cached = self._cache.get(sender_id)
+            if cached is not None:
+                last_id, tracker = cached
+                # Unchanged in the table, and no unsaved events left by a failed turn.
+                if self._last_id(connection, sender_id) == last_id and getattr(tracker, _STORED, -1) == len(tracker.events):
+                    self._cache.move_to_end(sender_id)
+                    return tracker
+                del self._cache[sender_id]
+            rows = connection.execute(self._session_events(sender_id)).scalars().all()
+        if not rows or not self.domain:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(r) for r in rows], self.domain.slots)
+        setattr(tracker, _STORED, len(rows))
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        with self.engine.begin() as connection:
+            stored = getattr(tracker, _STORED, None)
+            if stored is None:  # a tracker this store did not read (a new one, or from elsewhere)
+                stored = connection.execute(
+                    sa.select(sa.func.count()).select_from(self._session_events(tracker.sender_id).subquery())
+                ).scalar_one()
+            rows = []
+            for event in itertools.islice(tracker.events, stored, None):
+                data = event.as_dict()
+                rows.append({
+                    "sender_id": tracker.sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                })
+            if rows:
+                connection.execute(self._table.insert(), rows)
+            last_id = self._last_id(connection, tracker.sender_id)
+        setattr(tracker, _STORED, len(tracker.events))
+        self._remember(tracker, last_id, new_session=any(r["type_name"] == SessionStarted.type_name for r in rows))
+
+    def _remember(self, tracker: DialogueStateTracker, last_id: Optional[int], new_session: bool) -> None:
+        self._cache.pop(tracker.sender_id, None)
+        # After a new session starts, the table's view is the new session only: read it from there.
+        if new_session or last_id is None or self._cache_size <= 0:
+            return
+        self._cache[tracker.sender_id] = (last_id, tracker)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)

@@ -8,23 +8,32 @@ PIN is checked here and never reaches the NLU, the tracker store or the logs.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.db import session_scope
-from bot.models import Account, ChannelLink, ChannelState, utcnow
-from bot.pins import check_pin
+from bot.models import Account, ChannelLink, ChannelState, LinkGuard, utcnow
+from bot.pins import check_pin, hash_pin
 
+# PIN attempts are counted *before* the PIN is checked, per target account and
+# per chat identity: parallel messages cannot get more checks than this, and
+# neither a link of another account nor «desvincular» resets the counts.
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=30)
+COUNT_WINDOW = timedelta(minutes=30)  # attempts older than this are forgotten
+GLOBAL_PER_MINUTE = 60  # PIN checks per minute across every chat
 STEP_EXPIRES = timedelta(minutes=10)
 
 ASK_ACCOUNT = (
@@ -36,6 +45,14 @@ ONLY_DIGITS = "Escribe solo tu número de cuenta (únicamente dígitos), o «can
 CANCELLED = "Cancelé la vinculación. Con gusto sigo respondiendo tus dudas generales."
 UNLINKED = "Listo: desvinculé este chat de la cuenta {account}. Para consultar tus datos aquí tendrás que vincularlo de nuevo."
 NOT_LINKED = "Este chat no está vinculado a ninguna cuenta."
+
+
+STEP_EXPIRED = ("La vinculación se canceló porque pasaron más de 10 minutos; por seguridad no usé lo que "
+                "escribiste. Si quieres vincular este chat, pídeme tu saldo y empezamos de nuevo.")
+BUSY = "Hay demasiados intentos de vinculación en este momento. Intenta de nuevo en un minuto."
+LOCK_ALERT = ("Aviso de seguridad de tu Cuenta de Prepago {account}: alguien escribió un PIN equivocado varias "
+              "veces al intentar vincular otro chat a tu cuenta. Bloqueamos la vinculación durante 30 minutos. "
+              "Si no fuiste tú, no compartas tu PIN con nadie.")
 
 
 def _locked_text(until: datetime, now: datetime) -> str:
@@ -52,6 +69,9 @@ class Intercept:
     text: Optional[str] = None  # otherwise pass this text (maybe an option's payload) to Rasa
     title: Optional[str] = None  # what the customer chose, for the conversation history
     account: Optional[str] = None  # the account this identity is linked to, when passing to Rasa
+    # Identities linked to an account whose linking just locked: the channel tells them.
+    alert: Optional[str] = None
+    alert_to: tuple[tuple[str, str], ...] = ()
 
 
 def _norm(text: str) -> str:
@@ -74,6 +94,45 @@ def _linked(session: Session, channel: str, user_id: str) -> Optional[str]:
     ).scalar_one_or_none()
 
 
+@functools.lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    """A hash no PIN matches: an unknown account costs the same scrypt as a known one."""
+    return hash_pin(secrets.token_hex(16))
+
+
+def _insert(session: Session):
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _bump(session: Session, key: str, now: datetime) -> int:
+    """One more attempt against `key`, atomically (INSERT … ON CONFLICT DO UPDATE); the new count."""
+    fresh = LinkGuard.updated_at >= now - COUNT_WINDOW
+    statement = _insert(session)(LinkGuard).values(key=key, failures=1, updated_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[LinkGuard.key],
+        set_={"failures": case((fresh, LinkGuard.failures + 1), else_=1), "updated_at": now},
+    )
+    session.execute(statement)
+    return session.execute(select(LinkGuard.failures).where(LinkGuard.key == key)).scalar_one()
+
+
+def _locked_until(session: Session, keys: list[str], now: datetime) -> Optional[datetime]:
+    until = session.execute(select(LinkGuard.locked_until).where(
+        LinkGuard.key.in_(keys), LinkGuard.locked_until > now)).scalars().all()
+    return max(until) if until else None
+
+
+def _lock(session: Session, keys: list[str], now: datetime) -> datetime:
+    until = now + LOCK_FOR
+    session.execute(update(LinkGuard).where(LinkGuard.key.in_(keys)).values(failures=0, locked_until=until)
+                    .execution_options(synchronize_session=False))
+    return until
+
+
+def _identity_key(channel: str, user_id: str) -> str:
+    return f"identity:{channel}:{user_id}"
+
+
 def linked_account(channel: str, user_id: str, engine: Optional[Engine] = None) -> Optional[str]:
     with session_scope(engine) as session:
         return _linked(session, channel, user_id)
@@ -83,9 +142,10 @@ def begin(channel: str, user_id: str, now: Optional[datetime] = None, engine: Op
     """Start linking (called when an unlinked identity asks for account data)."""
     now = now or utcnow()
     with session_scope(engine) as session:
+        locked = _locked_until(session, [_identity_key(channel, user_id)], now)
+        if locked:
+            return _locked_text(locked, now)
         state = _state(session, channel, user_id, now)
-        if state.locked_until and state.locked_until > now:
-            return _locked_text(state.locked_until, now)
         state.link_step, state.pending_account, state.updated_at = "account", None, now
         return ASK_ACCOUNT
 
@@ -110,8 +170,11 @@ def intercept(channel: str, user_id: str, text: str, now: Optional[datetime] = N
         if state is not None and state.link_step:
             if now - state.updated_at > STEP_EXPIRES:
                 state.link_step, state.pending_account = None, None
+                if re.fullmatch(r"[\d\s-]{3,24}", said):
+                    # Most likely a late PIN: it must not reach the assistant or its logs.
+                    return Intercept(reply=STEP_EXPIRED)
             else:
-                return Intercept(reply=_link_step(session, state, text.strip(), said, now))
+                return _link_step(session, state, text.strip(), said, now)
         if state is not None and state.options and said.isdigit():
             options = json.loads(state.options)
             index = int(said) - 1
@@ -132,36 +195,63 @@ def _unlink(session: Session, channel: str, user_id: str) -> str:
     return UNLINKED.format(account=account)
 
 
-def _link_step(session: Session, state: ChannelState, raw: str, said: str, now: datetime) -> str:
+def _link_step(session: Session, state: ChannelState, raw: str, said: str, now: datetime) -> Intercept:
     if said in ("cancelar", "salir", "cancela"):
         state.link_step, state.pending_account = None, None
-        return CANCELLED
-    if state.locked_until and state.locked_until > now:
+        return Intercept(reply=CANCELLED)
+    identity = _identity_key(state.channel, state.user_id)
+    locked = _locked_until(session, [identity], now)
+    if locked:
         state.link_step = None
-        return _locked_text(state.locked_until, now)
+        return Intercept(reply=_locked_text(locked, now))
     state.updated_at = now
     if state.link_step == "account":
         if not re.fullmatch(r"\d{4,20}", said):
-            return ONLY_DIGITS
+            return Intercept(reply=ONLY_DIGITS)
         state.pending_account, state.link_step = said, "pin"
-        return ASK_PIN
-    # link_step == "pin": the same answer whether the account or the PIN was wrong.
-    account = session.execute(select(Account).where(Account.number == state.pending_account)).scalar_one_or_none()
-    if account is not None and check_pin(raw, account.pin_hash):
+        return Intercept(reply=ASK_PIN)
+    return _check_pin_step(session, state, identity, raw, now)
+
+
+def _check_pin_step(session: Session, state: ChannelState, identity: str, raw: str, now: datetime) -> Intercept:
+    """The PIN step: the same answer and the same cost whether the account or the PIN was wrong."""
+    number = state.pending_account or ""
+    account_key = f"account:{number}"
+    state.pending_account, state.link_step = None, "account"
+    this_minute = _bump(session, f"all:{now:%Y%m%d%H%M}", now)
+    if this_minute == 1:  # a new minute: forget the old per-minute counts
+        session.execute(delete(LinkGuard).where(LinkGuard.key.like("all:%"), LinkGuard.updated_at < now - LOCK_FOR)
+                        .execution_options(synchronize_session=False))
+    if this_minute > GLOBAL_PER_MINUTE:
+        return Intercept(reply=BUSY)
+    locked = _locked_until(session, [account_key, identity], now)
+    if locked:
+        state.link_step = None
+        return Intercept(reply=_locked_text(locked, now))
+    attempts = max(_bump(session, account_key, now), _bump(session, identity, now))
+    if attempts > MAX_FAILURES:  # parallel attempts past the limit are never checked
+        state.link_step = None
+        return Intercept(reply=_locked_text(_lock(session, [account_key, identity], now), now))
+    account = session.execute(select(Account).where(Account.number == number)).scalar_one_or_none()
+    if check_pin(raw, account.pin_hash if account is not None else _decoy_hash()) and account is not None:
         existing = session.get(ChannelLink, (state.channel, state.user_id))
         if existing is not None:
             session.delete(existing)
             session.flush()
         session.add(ChannelLink(channel=state.channel, user_id=state.user_id, account_id=account.id, linked_at=now))
-        state.link_step, state.pending_account, state.failures, state.locked_until = None, None, 0, None
-        return (f"¡Listo! Este chat quedó vinculado a la cuenta {account.number}. Ya puedes preguntarme tu saldo "
-                "o tus movimientos. Para quitar el vínculo escribe «desvincular».")
-    state.failures += 1
-    state.pending_account = None
-    if state.failures >= MAX_FAILURES:
-        state.link_step, state.failures, state.locked_until = None, 0, now + LOCK_FOR
-        return _locked_text(state.locked_until, now)
-    state.link_step = "account"
-    left = MAX_FAILURES - state.failures
-    return (f"El número de cuenta o el PIN no coinciden. Te quedan {left} "
-            f"{'intento' if left == 1 else 'intentos'}. Escribe tu número de cuenta, o «cancelar».")
+        # The holder proved the PIN: that account's count starts over (not the chat's).
+        session.execute(update(LinkGuard).where(LinkGuard.key == account_key).values(failures=0)
+                        .execution_options(synchronize_session=False))
+        state.link_step = None
+        return Intercept(reply=(f"¡Listo! Este chat quedó vinculado a la cuenta {account.number}. Ya puedes preguntarme "
+                                "tu saldo o tus movimientos. Para quitar el vínculo escribe «desvincular»."))
+    if attempts >= MAX_FAILURES:
+        state.link_step = None
+        until = _lock(session, [account_key, identity], now)
+        holders = () if account is None else tuple(session.execute(
+            select(ChannelLink.channel, ChannelLink.user_id).where(ChannelLink.account_id == account.id)).all())
+        return Intercept(reply=_locked_text(until, now), alert=LOCK_ALERT.format(account=number),
+                         alert_to=tuple((c, u) for c, u in holders))
+    left = MAX_FAILURES - attempts
+    return Intercept(reply=(f"El número de cuenta o el PIN no coinciden. Te quedan {left} "
+                            f"{'intento' if left == 1 else 'intentos'}. Escribe tu número de cuenta, o «cancelar»."))

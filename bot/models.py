@@ -173,10 +173,28 @@ class ChannelLink(Base):
     linked_at = Column(UTCDateTime, nullable=False)
 
 
+class LinkGuard(Base):
+    """Failed linking attempts against one key, and its lock.
+
+    Keys: `account:<number>` (every identity trying that account, existing or
+    not), `identity:<channel>:<user>` (one chat, whatever account it tries)
+    and `all:<minute>` (every PIN check in one minute). Kept apart from the
+    links and the linking step, so neither a successful link of another
+    account nor «desvincular» resets them.
+    """
+
+    __tablename__ = "link_guards"
+
+    key = Column(String(160), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    locked_until = Column(UTCDateTime, nullable=True)
+    updated_at = Column(UTCDateTime, nullable=False)
+
+
 class ChannelState(Base):
     """Per-identity state of a messaging conversation that must not live in Rasa's
-    tracker: the linking step, failed attempts and lockout, and the numbered
-    options last offered on WhatsApp."""
+    tracker: the linking step and the numbered options last offered on WhatsApp.
+    (`failures` and `locked_until` are no longer used: see LinkGuard.)"""
 
     __tablename__ = "channel_states"
 

@@ -34,9 +34,13 @@ class MessagingInput(InputChannel):
     """Base of the messaging channels; `channel_key` names the provider."""
 
     channel_key = "messaging"
+    # The running channels by key: a lock found on one channel alerts the
+    # account holder on the channels their account is linked to.
+    live: dict[str, "MessagingInput"] = {}
 
     def new_blueprint(self) -> Blueprint:
         """The channel's blueprint, with the health check every channel has."""
+        MessagingInput.live[self.channel_key] = self
         hook = Blueprint(f"{self.channel_key}_webhook", __name__)
 
         @hook.route("/", methods=["GET"])
@@ -53,6 +57,8 @@ class MessagingInput(InputChannel):
             return [{"text": polite}]
         # Linking state lives in the account store; keep its blocking I/O off the event loop.
         decision = await asyncio.to_thread(linking.intercept, self.channel_key, user_id, text)
+        if decision.alert:
+            await self._alert(decision.alert, decision.alert_to)
         if decision.reply is not None:
             return [{"text": decision.reply}]
         account = decision.account
@@ -69,6 +75,22 @@ class MessagingInput(InputChannel):
         except Exception:  # noqa: BLE001 - the customer gets an apology, the log gets the cause
             logger.exception("%s message failed", self.channel_key)
         return collector.messages or [{"text": NO_ANSWER}]
+
+    def chat_of(self, user_id: str) -> Any:
+        """Where `send` delivers to a linked identity (its own chat)."""
+        return user_id
+
+    @staticmethod
+    async def _alert(text: str, identities: tuple[tuple[str, str], ...]) -> None:
+        for channel, user_id in identities:
+            target = MessagingInput.live.get(channel)
+            if target is None:
+                logger.warning("security alert not sent: channel %s is not running", channel)
+                continue
+            try:
+                await target.send(target.chat_of(user_id), [{"text": text}])
+            except Exception:  # noqa: BLE001 - the lock holds whether or not the alert arrives
+                logger.exception("security alert on %s failed", channel)
 
     async def remember_options(self, user_id: str, buttons: list[dict]) -> None:
         await asyncio.to_thread(linking.remember_options, self.channel_key, user_id, buttons)

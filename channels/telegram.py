@@ -22,6 +22,10 @@ from channels.messaging import MessagingInput, buttons_of, plain_text
 logger = logging.getLogger(__name__)
 
 
+PRIVATE_ONLY = ("Por seguridad solo atiendo en chats privados: escríbeme directamente y con gusto te ayudo "
+                "con tu Cuenta de Prepago.")
+
+
 class SecureTelegramInput(MessagingInput):
     channel_key = "telegram"
 
@@ -47,6 +51,9 @@ class SecureTelegramInput(MessagingInput):
             kwargs = {"server": TelegramAPIServer.from_base(self.api_base)} if self.api_base else {}
             self._bot = Bot(self.access_token, **kwargs)
         return self._bot
+
+    def chat_of(self, user_id: str) -> int:
+        return int(user_id)  # a private chat's id is the user's id
 
     def verified(self, request: Request) -> bool:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token") or ""
@@ -81,13 +88,23 @@ class SecureTelegramInput(MessagingInput):
             message = update.get("message") or update.get("edited_message")
             if isinstance(callback, dict):
                 sender, text = callback.get("from") or {}, callback.get("data")
-                chat = ((callback.get("message") or {}).get("chat") or {}).get("id") or sender.get("id")
+                chat_info = (callback.get("message") or {}).get("chat") or {}
             elif isinstance(message, dict):
-                sender, text, chat = message.get("from") or {}, message.get("text"), (message.get("chat") or {}).get("id")
+                sender, text, chat_info = message.get("from") or {}, message.get("text"), message.get("chat") or {}
             else:
                 return response.text("ok")  # other update types: nothing to answer
+            if not isinstance(sender, dict) or not isinstance(chat_info, dict):
+                return response.text("cuerpo inválido", status=400)
+            chat = chat_info.get("id")
             if not isinstance(sender.get("id"), int) or not isinstance(chat, int):
                 return response.text("cuerpo inválido", status=400)
+            if chat_info.get("type") != "private" or chat != sender["id"]:
+                # A group sees every message: no linking, no PIN, no account data there.
+                try:
+                    await self.send(chat, [{"text": PRIVATE_ONLY}])
+                except Exception:  # noqa: BLE001
+                    logger.exception("sending the Telegram reply failed")
+                return response.text("ok")
             if callback:
                 try:
                     await self.bot().answer_callback_query(callback.get("id"))

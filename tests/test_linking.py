@@ -55,3 +55,86 @@ def test_numbered_options_map_to_payloads(engine):
     choice = linking.intercept("whatsapp", "+522", "1", T0, engine)
     assert (choice.text, choice.title) == ("/check_balance", "Consultar mi saldo")
     assert linking.intercept("whatsapp", "+522", "1", T0, engine).text == "1"  # options are used once
+
+
+# Hardening (issue 9): each of these passed an attacker through before.
+
+def _try_pin(channel, user, account, pin, now, engine):
+    linking.begin(channel, user, now, engine)
+    linking.intercept(channel, user, account, now, engine)
+    return linking.intercept(channel, user, pin, now, engine)
+
+
+def test_linking_and_unlinking_your_own_account_never_resets_the_victims_count(engine):
+    wrong = []
+    for _ in range(3):
+        wrong += [_try_pin("telegram", "77", "100100", "0000", T0, engine).reply for _ in range(2)]
+        # The attacker links and unlinks an account they own in between.
+        _try_pin("telegram", "77", "200200", "8765", T0, engine)
+        linking.intercept("telegram", "77", "desvincular", T0, engine)
+    assert any("bloqueada" in reply for reply in wrong[:4])
+    # The victim's account is locked for every chat, not only the attacker's.
+    assert "bloqueada" in _try_pin("telegram", "78", "100100", "4321", T0, engine).reply
+
+
+def test_many_chats_share_the_count_of_the_account_they_try(engine):
+    replies = [_try_pin("whatsapp", f"+5215500000{i}", "100100", "0000", T0, engine).reply for i in range(5)]
+    assert "bloqueada" in replies[-1]
+    # Even the right PIN from a fresh chat is not checked while the account is locked.
+    assert "bloqueada" in _try_pin("whatsapp", "+5215599999", "100100", "4321", T0, engine).reply
+    assert linking.linked_account("whatsapp", "+5215599999", engine) is None
+
+
+def test_parallel_pin_messages_get_no_more_than_five_checks(engine, monkeypatch):
+    import threading
+
+    checks = []
+    real_check = linking.check_pin
+    monkeypatch.setattr(linking, "check_pin", lambda pin, stored: checks.append(pin) or real_check(pin, stored))
+    users = [f"par{i}" for i in range(10)]
+    for user in users:
+        linking.begin("messenger", user, T0, engine)
+        linking.intercept("messenger", user, "100100", T0, engine)
+    threads = [threading.Thread(target=linking.intercept, args=("messenger", u, "0000", T0, engine)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(checks) <= linking.MAX_FAILURES
+    assert "bloqueada" in _try_pin("messenger", "late", "100100", "4321", T0, engine).reply
+
+
+def test_an_unknown_account_costs_the_same_scrypt_as_a_known_one(engine, monkeypatch):
+    import hashlib
+
+    calls = []
+    real = hashlib.scrypt
+    linking._decoy_hash()  # made once, outside the count
+    monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: calls.append(1) or real(*a, **k))
+    _try_pin("telegram", "501", "100100", "0000", T0, engine)
+    known = len(calls)
+    _try_pin("telegram", "502", "999999", "0000", T0, engine)
+    assert known == 1 and len(calls) - known == 1
+
+
+def test_a_pin_typed_after_the_step_expired_never_reaches_the_assistant(engine):
+    linking.begin("whatsapp", "+5213", T0, engine)
+    linking.intercept("whatsapp", "+5213", "100100", T0, engine)
+    late = linking.intercept("whatsapp", "+5213", "4321", T0 + timedelta(minutes=11), engine)
+    assert late.text is None and late.reply == linking.STEP_EXPIRED
+
+
+def test_a_lock_alerts_the_chats_linked_to_that_account(engine):
+    assert "vinculado" in _try_pin("telegram", "900", "100100", "4321", T0, engine).reply
+    for _ in range(4):
+        _try_pin("whatsapp", "+5218", "100100", "0000", T0, engine)
+    locked = _try_pin("whatsapp", "+5218", "100100", "0000", T0, engine)
+    assert "bloqueada" in locked.reply
+    assert locked.alert and "100100" in locked.alert and locked.alert_to == (("telegram", "900"),)
+
+
+def test_too_many_attempts_overall_are_refused_for_a_minute(engine, monkeypatch):
+    monkeypatch.setattr(linking, "GLOBAL_PER_MINUTE", 3)
+    replies = [_try_pin("telegram", f"g{i}", f"30000{i}", "0000", T0, engine).reply for i in range(4)]
+    assert replies[-1] == linking.BUSY
+    assert _try_pin("telegram", "g9", "300009", "0000", T0 + timedelta(minutes=1), engine).reply != linking.BUSY

@@ -154,8 +154,10 @@ def test_wrong_pins_lock_linking_for_a_while(stack, providers):
     user = 7010
     _, sent = telegram(stack, providers, user, "mi saldo")
     assert "número de cuenta" in sent[-1]["body"]["text"]
+    # An account that does not exist: its count locks all the same, and the
+    # demo accounts stay usable for the other tests of this shared stack.
     for attempt in range(5):
-        telegram(stack, providers, user, "100100")
+        telegram(stack, providers, user, "555555")
         _, sent = telegram(stack, providers, user, "0000")
     assert "bloqueada" in sent[-1]["body"]["text"]
     _, sent = telegram(stack, providers, user, "mi saldo")
@@ -212,3 +214,44 @@ def test_messenger_quick_replies(stack, providers):
     _, sent = messenger(stack, providers, "psid-0020", "Agregar fondos", quick_reply='/faq_add_funds')
     assert any("Agregar Fondos" in r["body"]["message"]["text"] for r in sent)
     assert sent[-1]["query"]["access_token"] == [CHANNEL_SECRETS["MESSENGER_PAGE_ACCESS_TOKEN"]]
+
+
+def _forget_link_guards(stack):
+    from sqlalchemy import text
+
+    with stack.store.begin() as connection:
+        connection.execute(text("DELETE FROM link_guards"))
+
+
+def test_telegram_groups_get_no_linking_and_no_account_data(stack, providers):
+    group = {"id": -100777, "title": "Oficina", "type": "supergroup"}
+    sender = {"id": 7300, "is_bot": False, "first_name": "Cliente"}
+    for text in ("¿cuánto saldo tengo?", "100100", "4321"):
+        update = {"update_id": 5, "message": {"message_id": 11, "from": sender, "chat": group, "date": 1, "text": text}}
+        reply, sent = telegram(stack, providers, 7300, raw=json.dumps(update))
+        assert reply.status_code == 200
+        said = "\n".join(r["body"].get("text") or "" for r in sent)
+        assert "chats privados" in said
+        assert "número de cuenta" not in said and "PIN" not in said and "MXN" not in said
+    _, sent = telegram(stack, providers, 7300, "¿cuánto saldo tengo?")  # the same person, privately
+    assert "número de cuenta" in sent[-1]["body"]["text"]
+    telegram(stack, providers, 7300, "cancelar")
+
+
+def test_a_lock_alerts_the_account_holder_on_their_linked_chat(stack, providers):
+    holder, attacker = 7400, "+5215500000099"
+    for text in ("mi saldo", "200200", "8765"):
+        telegram(stack, providers, holder, text)
+    try:
+        mark = providers.mark()
+        whatsapp_texts(stack, providers, attacker, "mi saldo")
+        for _ in range(5):
+            whatsapp_texts(stack, providers, attacker, "200200")
+            last = whatsapp_texts(stack, providers, attacker, "0000")
+        assert "bloqueada" in last
+        alerts = [r for r in providers.since(mark) if r["path"].endswith("/sendMessage")]
+        assert len(alerts) == 1 and alerts[0]["body"]["chat_id"] in (holder, str(holder))
+        assert "Aviso de seguridad" in alerts[0]["body"]["text"] and "200200" in alerts[0]["body"]["text"]
+    finally:
+        _forget_link_guards(stack)
+        telegram(stack, providers, holder, "desvincular")

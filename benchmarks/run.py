@@ -219,6 +219,7 @@ def main(argv=None) -> int:
     # Throw-away secrets for the servers this run starts; never written anywhere.
     os.environ.setdefault("PREPAGO_JWT_SECRET", secrets.token_urlsafe(48))
     os.environ.setdefault("RASA_API_TOKEN", secrets.token_urlsafe(24))
+    os.environ.setdefault("PREPAGO_PIN_PEPPER", secrets.token_urlsafe(48))
     results: dict = {"machine": machine(), "smoke": args.smoke}
     args.out.mkdir(parents=True, exist_ok=True)
     previous = args.out / "results.json"

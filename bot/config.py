@@ -24,6 +24,15 @@ class Settings:
     jwt_secret: str | None
     jwt_issuer: str
     jwt_audience: str
+    pin_pepper: str | None = None
+
+    def require_pin_pepper(self) -> str:
+        if not self.pin_pepper or len(self.pin_pepper) < 32:
+            raise ConfigError(
+                "PREPAGO_PIN_PEPPER must be set to a random string of at least "
+                "32 characters (`make run` generates one into .env)."
+            )
+        return self.pin_pepper
 
     def require_jwt_secret(self) -> str:
         if not self.jwt_secret or len(self.jwt_secret) < 32:
@@ -42,4 +51,5 @@ def settings() -> Settings:
         jwt_secret=os.environ.get("PREPAGO_JWT_SECRET"),
         jwt_issuer=os.environ.get("PREPAGO_JWT_ISSUER", "prepago-demo"),
         jwt_audience=os.environ.get("PREPAGO_JWT_AUDIENCE", "prepago-assistant"),
+        pin_pepper=os.environ.get("PREPAGO_PIN_PEPPER"),
     )

@@ -87,10 +87,17 @@ def install() -> None:
 
 
 def main() -> None:
+    import os
+
     install()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"
+    # `--auth-token` from the environment: a token on the command line is
+    # readable by every local user (`ps`); this list is only in our memory.
+    token = os.environ.get("RASA_API_TOKEN")
+    if token and "run" in sys.argv and not any(a.startswith("--auth-token") for a in sys.argv):
+        sys.argv.append(f"--auth-token={token}")  # "=": tokens may start with "-"
     rasa_main()
 
 

@@ -106,6 +106,13 @@ def _wait_for(url: str, process: subprocess.Popen, deadline: float) -> bool:
     return False
 
 
+def _private(folder: Path) -> None:
+    """Only this user may read the folder: databases, logs (a PIN hash, tokens in a trace)."""
+    folder.chmod(0o700)
+    for path in folder.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 @contextmanager
 def running_stack(
     model: Path,
@@ -123,6 +130,7 @@ def running_stack(
     """
     stack = Stack(ports or Ports(), log_dir or PROJECT_ROOT / "var" / "logs")
     stack.log_dir.mkdir(parents=True, exist_ok=True)
+    _private(stack.log_dir.parent)
     child_env = {**dict.fromkeys(CHANNEL_ENV_VARS, ""), **os.environ, **QUIET_ENV, **(env or {})}
     api_token = child_env.get("RASA_API_TOKEN")
     if not api_token:
@@ -133,7 +141,9 @@ def running_stack(
         ],
         "rasa": [
             sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model), "--port", str(stack.ports.rasa),
-            "--interface", "127.0.0.1", "--enable-api", f"--auth-token={api_token}",  # "=": tokens may start with "-"
+            # The API token reaches Rasa through the environment (bot.rasa_server), never
+            # the command line, which every local user can read with `ps`.
+            "--interface", "127.0.0.1", "--enable-api",
             "--endpoints", str(endpoints), "--credentials", str(credentials), "--cors", "*",
         ],
     }
@@ -144,10 +154,10 @@ def running_stack(
     child_env["SANIC_HOST"] = "127.0.0.1"  # rasa-sdk's action server binds here
     try:
         for name, command in commands.items():
-            log = open(stack.log_dir / f"{name}.log", "w")
+            log = open(os.open(stack.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w")
             stack.processes[name] = subprocess.Popen(
                 command, cwd=PROJECT_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, umask=0o077,  # the tracker store and logs they create are private
             )
         deadline = time.monotonic() + timeout
         checks = {

@@ -3,6 +3,7 @@
 # (pip, Rasa's training bars, npm) goes to a log file that failures name.
 # Usage: scripts/step.sh "Entrenando el modelo" command [args...]
 set -uo pipefail
+umask 077  # the log and what the stage creates (var/, models) are this user's only
 label="$1"; shift
 log="${PREPAGO_SETUP_LOG:-var/logs/setup.log}"
 mkdir -p "$(dirname "$log")"

@@ -13,6 +13,13 @@ def test_pins_are_salted_hashes():
     assert check_pin("4321", a) and not check_pin("4322", a) and not check_pin("4321", None)
 
 
+def test_a_copied_pin_hash_is_useless_without_the_servers_pepper(monkeypatch):
+    stored = hash_pin("4321")
+    assert stored.startswith("scrypt-hmac$")
+    monkeypatch.setenv("PREPAGO_PIN_PEPPER", "x" * 48)  # an attacker with the database but not the pepper
+    assert not any(check_pin(f"{guess:04d}", stored) for guess in range(4300, 4330))
+
+
 def test_link_then_unlink(engine):
     assert linking.begin("whatsapp", "+521", T0, engine) == linking.ASK_ACCOUNT
     assert linking.intercept("whatsapp", "+521", "100100", T0, engine).reply == linking.ASK_PIN

@@ -248,3 +248,13 @@ def test_unrelated_requests_are_out_of_scope_not_agreement(stack):
 def test_periods_and_numbers_that_cannot_be_honoured(stack, text, expected):
     reply = texts(say(stack, text, token=token("100100"), session="cannot-honour-0001"))
     assert expected in reply and "•" not in reply and "problema técnico" not in reply
+
+
+def test_secrets_are_not_readable_by_other_local_users(stack):
+    # The API token is passed through the environment, never the command line (`ps`).
+    cmdline = Path(f"/proc/{stack.processes['rasa'].pid}/cmdline").read_bytes().decode(errors="replace")
+    assert os.environ["RASA_API_TOKEN"] not in cmdline and "auth-token" not in cmdline
+    say(stack, "cuánto saldo tengo", token=token("100100"), session="perm-check-0001")
+    assert stack.work.stat().st_mode & 0o777 == 0o700
+    for name in ("prepago.db", "trackers.db", "logs/rasa.log", "logs/actions.log"):
+        assert (stack.work / name).stat().st_mode & 0o077 == 0, name

@@ -220,6 +220,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("PREPAGO_JWT_SECRET", secrets.token_urlsafe(48))
     os.environ.setdefault("RASA_API_TOKEN", secrets.token_urlsafe(24))
     os.environ.setdefault("PREPAGO_PIN_PEPPER", secrets.token_urlsafe(48))
+    os.environ.setdefault("PREPAGO_ACTION_TOKEN", secrets.token_urlsafe(32))
     results: dict = {"machine": machine(), "smoke": args.smoke}
     args.out.mkdir(parents=True, exist_ok=True)
     previous = args.out / "results.json"

@@ -27,6 +27,7 @@ SECRETS = {
     "PREPAGO_JWT_SECRET": lambda: secrets.token_urlsafe(48),
     "RASA_API_TOKEN": lambda: secrets.token_urlsafe(32),
     "PREPAGO_PIN_PEPPER": lambda: secrets.token_urlsafe(48),
+    "PREPAGO_ACTION_TOKEN": lambda: secrets.token_urlsafe(32),
 }
 
 

@@ -35,6 +35,12 @@ class Identity:
     account: Optional[str]  # None: anonymous (FAQ only)
     error: Optional[AuthError] = None  # why there is no account
     subject: Optional[str] = None  # messaging identity, e.g. "whatsapp:+5215512345678"
+    expires: Optional[int] = None  # the token's expiry (Unix seconds), when there is a token
+
+
+# The signed identity in a message's metadata is stored in the tracker and may
+# be copied into logs: it is good for the turn that carries it, not beyond.
+TURN_TTL_SECONDS = 300
 
 
 def issue_token(cfg: Settings, account: str, ttl: timedelta = timedelta(hours=8)) -> str:
@@ -62,7 +68,7 @@ def verify_token(cfg: Settings, token: Optional[str]) -> Identity:
     account = claims["sub"]
     if not isinstance(account, str) or not account.isalnum() or len(account) > 20:
         return Identity(None, INVALID)
-    return Identity(account)
+    return Identity(account, expires=int(claims["exp"]))
 
 
 def _mac(cfg: Settings, *parts: str) -> str:
@@ -82,29 +88,41 @@ def channel_conversation_id(cfg: Settings, channel: str, user_id: str) -> str:
     return f"{channel}-{_mac(cfg, 'conversation', channel, user_id)[:32]}"
 
 
-def _identity_mac(cfg: Settings, sender_id: str, account, error, subject) -> str:
-    return _mac(cfg, "identity", sender_id, account or "", error or "", subject or "")
+def _identity_mac(cfg: Settings, sender_id: str, account, error, subject, expires) -> str:
+    return _mac(cfg, "identity", sender_id, account or "", error or "", subject or "", str(expires))
+
+
+def _now() -> int:
+    return int(datetime.now(timezone.utc).timestamp())
 
 
 def identity_metadata(cfg: Settings, identity: Identity, sender_id: str) -> dict[str, Any]:
-    """Metadata for the UserMessage: the verified account, MAC-bound to the conversation."""
+    """Metadata for the UserMessage: the verified account, MAC-bound to the
+    conversation and good until the turn is over (or the token expires)."""
+    expires = _now() + TURN_TTL_SECONDS
+    if identity.expires is not None:
+        expires = min(expires, identity.expires)
     return {
         METADATA_KEY: {
             "account": identity.account,
             "error": identity.error,
             "subject": identity.subject,
-            "mac": _identity_mac(cfg, sender_id, identity.account, identity.error, identity.subject),
+            "expires": expires,
+            "mac": _identity_mac(cfg, sender_id, identity.account, identity.error, identity.subject, expires),
         }
     }
 
 
 def identity_from_metadata(cfg: Settings, metadata: Optional[dict], sender_id: str) -> Identity:
-    """The identity a channel verified for this message; anonymous if absent or forged."""
+    """The identity a channel verified for this message; anonymous if absent,
+    forged, or replayed after its turn."""
     data = (metadata or {}).get(METADATA_KEY)
     if not isinstance(data, dict):
         return Identity(None, MISSING)
-    account, error, subject = data.get("account"), data.get("error"), data.get("subject")
-    expected = _identity_mac(cfg, sender_id, account, error, subject)
+    account, error, subject, expires = data.get("account"), data.get("error"), data.get("subject"), data.get("expires")
+    expected = _identity_mac(cfg, sender_id, account, error, subject, expires)
     if not isinstance(data.get("mac"), str) or not hmac.compare_digest(expected, data["mac"]):
         return Identity(None, INVALID)
-    return Identity(account, AuthError(error) if error else None, subject)
+    if not isinstance(expires, int) or expires <= _now():
+        return Identity(None, EXPIRED)
+    return Identity(account, AuthError(error) if error else None, subject, expires)

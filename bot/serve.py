@@ -50,6 +50,9 @@ ENDPOINTS_TEMPLATE = """\
 # Written by bot.serve.local_endpoints: actions on loopback, conversations in SQLite.
 action_endpoint:
   url: "http://127.0.0.1:{actions_port}/webhook"
+  # The action server answers only requests that carry this secret (actions/server.py).
+  headers:
+    X-Prepago-Action-Token: ${{PREPAGO_ACTION_TOKEN}}  # unquoted: Rasa expands it
   # Our actions never read the domain: Rasa stops serialising it into every call.
   enable_selective_domain: true
 
@@ -132,13 +135,11 @@ def running_stack(
     stack.log_dir.mkdir(parents=True, exist_ok=True)
     _private(stack.log_dir.parent)
     child_env = {**dict.fromkeys(CHANNEL_ENV_VARS, ""), **os.environ, **QUIET_ENV, **(env or {})}
-    api_token = child_env.get("RASA_API_TOKEN")
-    if not api_token:
-        raise RuntimeError("RASA_API_TOKEN must be set: Rasa's HTTP API is never left open.")
+    for secret in ("RASA_API_TOKEN", "PREPAGO_ACTION_TOKEN"):
+        if not child_env.get(secret):
+            raise RuntimeError(f"{secret} must be set: neither Rasa's API nor the action server is ever left open.")
     commands = {
-        "actions": [
-            sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(stack.ports.actions),
-        ],
+        "actions": [sys.executable, "-m", "actions.server", "--port", str(stack.ports.actions)],
         "rasa": [
             sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model), "--port", str(stack.ports.rasa),
             # The API token reaches Rasa through the environment (bot.rasa_server), never

@@ -13,6 +13,7 @@ import pytest
 os.environ.setdefault("PREPAGO_JWT_SECRET", secrets.token_urlsafe(48))
 os.environ.setdefault("RASA_API_TOKEN", secrets.token_urlsafe(24))
 os.environ.setdefault("PREPAGO_PIN_PEPPER", secrets.token_urlsafe(48))
+os.environ.setdefault("PREPAGO_ACTION_TOKEN", secrets.token_urlsafe(32))
 os.environ.setdefault("PREPAGO_PORTAL_URL", "https://portal.example.mx")
 
 from bot.db import engine_for  # noqa: E402

@@ -14,7 +14,8 @@ from channels.guard import BadRequest, bind
 
 def test_valid_token_names_the_account():
     cfg = settings()
-    assert verify_token(cfg, issue_token(cfg, "100100")) == Identity("100100")
+    who = verify_token(cfg, issue_token(cfg, "100100"))
+    assert (who.account, who.error) == ("100100", None) and who.expires is not None
 
 
 def test_missing_expired_and_forged_tokens_are_refused():
@@ -58,11 +59,26 @@ def test_reusing_another_customers_session_id_never_reaches_their_conversation()
 def test_metadata_cannot_be_forged_or_moved_to_another_conversation():
     cfg = settings()
     metadata = identity_metadata(cfg, Identity("100100"), "conv-a")
-    assert identity_from_metadata(cfg, metadata, "conv-a") == Identity("100100")
+    assert identity_from_metadata(cfg, metadata, "conv-a").account == "100100"
     assert identity_from_metadata(cfg, metadata, "conv-b").account is None
     tampered = {k: {**v, "account": "200200"} for k, v in metadata.items()}
     assert identity_from_metadata(cfg, tampered, "conv-a").account is None
     assert identity_from_metadata(cfg, {}, "conv-a") == Identity(None, MISSING)
+
+
+def test_signed_identity_expires_with_its_turn_and_its_token(monkeypatch):
+    from bot import identity
+
+    cfg = settings()
+    metadata = identity_metadata(cfg, Identity("100100"), "conv-a")
+    later = identity._now() + identity.TURN_TTL_SECONDS + 1
+    monkeypatch.setattr(identity, "_now", lambda: later)  # replayed from the tracker store or a log, later
+    assert identity_from_metadata(cfg, metadata, "conv-a") == Identity(None, EXPIRED)
+    monkeypatch.undo()
+    short = verify_token(cfg, issue_token(cfg, "100100", ttl=timedelta(seconds=30)))
+    assert identity_metadata(cfg, short, "conv-a")[identity.METADATA_KEY]["expires"] == short.expires
+    stretched = {k: {**v, "expires": v["expires"] + 3600} for k, v in metadata.items()}
+    assert identity_from_metadata(cfg, stretched, "conv-a").account is None
 
 
 def test_raw_token_is_not_in_the_metadata():

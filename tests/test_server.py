@@ -4,6 +4,7 @@ The stack (conftest.py) is started once for the session and stopped at the end.
 """
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from datetime import timedelta
@@ -258,3 +259,19 @@ def test_secrets_are_not_readable_by_other_local_users(stack):
     assert stack.work.stat().st_mode & 0o777 == 0o700
     for name in ("prepago.db", "trackers.db", "logs/rasa.log", "logs/actions.log"):
         assert (stack.work / name).stat().st_mode & 0o077 == 0, name
+
+
+def test_the_action_server_answers_only_rasa(stack):
+    actions = f"http://127.0.0.1:{stack.ports.actions}"
+    say(stack, "cuánto saldo tengo", token=token("100100"), session="replay-0001")
+    trackers = sqlite3.connect(stack.work / "trackers.db")
+    stored = trackers.execute("select data from events where type_name = 'user' and data like '%prepago_identity%' "
+                              "order by id desc limit 1").fetchone()[0]
+    replay = {"next_action": "action_check_balance", "sender_id": "x", "version": "3.6.21",
+              "tracker": {"sender_id": "x", "slots": {}, "latest_message": json.loads(stored)["parse_data"] | {
+                  "metadata": json.loads(stored).get("metadata")}, "events": [], "paused": False,
+                  "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen"}}
+    for headers in ({}, {"X-Prepago-Action-Token": "not-the-secret"}):
+        reply = requests.post(f"{actions}/webhook", json=replay, headers=headers, timeout=10)
+        assert reply.status_code == 401 and "MXN" not in reply.text
+    assert requests.get(f"{actions}/health", timeout=10).status_code == 200

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from bot.config import settings
-from bot.identity import conversation_id, identity_metadata, verify_token
+from bot.identity import Identity, conversation_id, identity_metadata, verify_token
 
 MAX_MESSAGE_CHARS = 2000
 # Metadata key for what the customer saw themselves send (a button's title
@@ -36,8 +36,17 @@ class BadRequest(ValueError):
 @dataclass(frozen=True)
 class Binding:
     sender_id: str  # server-derived conversation id
-    metadata: dict[str, Any]  # verified identity for the actions, MAC-bound to sender_id
-    account: Optional[str]
+    identity: Identity  # what the token proved (never the token itself)
+
+    @property
+    def account(self) -> Optional[str]:
+        return self.identity.account
+
+    def metadata(self) -> dict[str, Any]:
+        """The identity for the actions, signed now: MAC-bound to the conversation and
+        good for this turn only, or until the token expires if that is sooner. A
+        long-lived socket therefore stops carrying the account once its token expires."""
+        return identity_metadata(settings(), self.identity, self.sender_id)
 
 
 def bind(token: Optional[str], client_session: Any) -> Binding:
@@ -47,7 +56,7 @@ def bind(token: Optional[str], client_session: Any) -> Binding:
     cfg = settings()
     who = verify_token(cfg, token)
     sender_id = conversation_id(cfg, who, client_session)
-    return Binding(sender_id, identity_metadata(cfg, who, sender_id), who.account)
+    return Binding(sender_id, who)
 
 
 def screen_text(text: Any) -> Optional[str]:

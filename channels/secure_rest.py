@@ -60,7 +60,7 @@ class SecureRestInput(InputChannel):
                     collector,
                     binding.sender_id,
                     input_channel=self.name(),
-                    metadata=binding.metadata,
+                    metadata=binding.metadata(),
                 )
             )
             # Rasa swallows action-server failures and answers nothing; never leave

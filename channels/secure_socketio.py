@@ -108,7 +108,7 @@ class SecureSocketIOInput(InputChannel):
         @sio.on("session_request")
         async def session_request(sid: str, _data: Any = None) -> None:
             binding = (await sio.get_session(sid))["binding"]
-            error = binding.metadata["prepago_identity"]["error"]
+            error = binding.identity.error
             await sio.emit(
                 "session_confirm",
                 {"signed_in": binding.account is not None, "account": binding.account,
@@ -127,7 +127,7 @@ class SecureSocketIOInput(InputChannel):
             if polite is not None:
                 await output.send_text_message(binding.sender_id, polite)
             else:
-                metadata = dict(binding.metadata)
+                metadata = binding.metadata()
                 title = data.get("title")
                 if isinstance(title, str) and text.startswith("/"):
                     metadata[DISPLAY_KEY] = title[:80]

@@ -98,3 +98,14 @@ def test_short_secret_is_refused(monkeypatch):
     monkeypatch.setenv("PREPAGO_JWT_SECRET", "too-short")
     with pytest.raises(Exception, match="PREPAGO_JWT_SECRET"):
         issue_token(settings(), "100100")
+
+
+def test_a_long_lived_connection_loses_the_account_when_its_token_expires(monkeypatch):
+    from bot import identity
+
+    cfg = settings()
+    binding = bind(issue_token(cfg, "100100", ttl=timedelta(seconds=60)), "socket-session-01")
+    assert identity_from_metadata(cfg, binding.metadata(), binding.sender_id).account == "100100"
+    later = identity._now() + 61  # the socket is still open, the token is not valid any more
+    monkeypatch.setattr(identity, "_now", lambda: later)
+    assert identity_from_metadata(cfg, binding.metadata(), binding.sender_id) == Identity(None, EXPIRED)

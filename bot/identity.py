@@ -80,7 +80,10 @@ def conversation_id(cfg: Settings, identity: Identity, client_session: str) -> s
     """Server-side conversation id: the same account and client session always
     map to the same conversation; another account never does."""
     owner = identity.account or "anon"
-    return f"{owner}-{_mac(cfg, 'conversation', owner, client_session)[:32]}"
+    # Without an account, why there is none is part of the key: a client with a
+    # forged or expired token never lands in an anonymous client's conversation.
+    reason = "" if identity.account else (identity.error or MISSING)
+    return f"{owner}-{_mac(cfg, 'conversation', owner, reason, client_session)[:32]}"
 
 
 def channel_conversation_id(cfg: Settings, channel: str, user_id: str) -> str:

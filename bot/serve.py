@@ -145,7 +145,8 @@ def running_stack(
             # The API token reaches Rasa through the environment (bot.rasa_server), never
             # the command line, which every local user can read with `ps`.
             "--interface", "127.0.0.1", "--enable-api",
-            "--endpoints", str(endpoints), "--credentials", str(credentials), "--cors", "*",
+            # No --cors: no browser calls Rasa's HTTP routes (the widget uses socket.io, which checks its own origins).
+            "--endpoints", str(endpoints), "--credentials", str(credentials),
         ],
     }
     if stack.ports.web:

@@ -15,13 +15,15 @@ MAX_MESSAGE_CHARS = 2000
 # Metadata key for what the customer saw themselves send (a button's title
 # rather than its /payload), so history shows what they chose.
 DISPLAY_KEY = "display_text"
-_SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+_SESSION_RE = re.compile(r"[A-Za-z0-9_-]{8,128}")  # fullmatch: "$" would accept a trailing newline
 
 EMPTY_MESSAGE = "No recibí ningún texto. ¿En qué te puedo ayudar con tu Cuenta de Prepago?"
 TOO_LONG = (
     "Tu mensaje es muy largo para mí (máximo 2,000 caracteres). "
     "¿Me lo puedes escribir en pocas palabras? Por ejemplo: «¿cuánto saldo tengo?»."
 )
+
+UNREADABLE = "No pude leer tu mensaje: trae caracteres inválidos. ¿Me lo escribes de nuevo?"
 
 NO_ANSWER = (
     "Perdón, no pude responderte en este momento. Intenta de nuevo en unos minutos; "
@@ -51,7 +53,7 @@ class Binding:
 
 def bind(token: Optional[str], client_session: Any) -> Binding:
     """Verify the token and derive the conversation the client may use."""
-    if not isinstance(client_session, str) or not _SESSION_RE.match(client_session):
+    if not isinstance(client_session, str) or not _SESSION_RE.fullmatch(client_session):
         raise BadRequest("session must be 8-128 characters of [A-Za-z0-9_-]")
     cfg = settings()
     who = verify_token(cfg, token)
@@ -65,4 +67,8 @@ def screen_text(text: Any) -> Optional[str]:
         return EMPTY_MESSAGE
     if len(text) > MAX_MESSAGE_CHARS:
         return TOO_LONG
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") that JSON allows and nothing downstream can store
+        return UNREADABLE
     return None

@@ -109,3 +109,10 @@ def test_a_long_lived_connection_loses_the_account_when_its_token_expires(monkey
     later = identity._now() + 61  # the socket is still open, the token is not valid any more
     monkeypatch.setattr(identity, "_now", lambda: later)
     assert identity_from_metadata(cfg, binding.metadata(), binding.sender_id) == Identity(None, EXPIRED)
+
+
+def test_a_forged_token_never_lands_in_an_anonymous_conversation():
+    cfg = settings()
+    anonymous = conversation_id(cfg, Identity(None, MISSING), "shared-session-01")
+    forged = conversation_id(cfg, Identity(None, INVALID), "shared-session-01")
+    assert anonymous != forged and anonymous.startswith("anon-") and forged.startswith("anon-")

@@ -275,3 +275,28 @@ def test_the_action_server_answers_only_rasa(stack):
         reply = requests.post(f"{actions}/webhook", json=replay, headers=headers, timeout=10)
         assert reply.status_code == 401 and "MXN" not in reply.text
     assert requests.get(f"{actions}/health", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (b'{"session": "surrogate-0001", "message": "\\ud800"}', "No pude leer tu mensaje"),
+    (b'{"session": "bad-payload-0001", "message": "/faq{\\"faq_topic\\": {\\"a\\": 1}}"}', None),
+    (b'{"session": "bad-payload-0001", "message": "/check_balance{\\"x\\": [1, 2]}"}', None),
+])
+def test_odd_inputs_get_an_answer_not_a_500(stack, raw, expected):
+    reply = requests.post(f"{stack.rasa_url}/webhooks/prepago/webhook", data=raw,
+                          headers={"Content-Type": "application/json", "Authorization": f"Bearer {token()}"}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    body = texts(reply.json()["messages"])
+    assert body.strip() and "Traceback" not in body
+    if expected:
+        assert expected in body
+
+
+def test_a_session_key_with_a_trailing_newline_is_refused(stack):
+    reply = say(stack, "hola", session="valid-session-01\n", raw=True)
+    assert reply.status_code == 400
+
+
+def test_rasa_http_routes_send_no_wildcard_cors(stack):
+    reply = requests.get(f"{stack.rasa_url}/webhooks/prepago/", headers={"Origin": "https://evil.example"}, timeout=10)
+    assert reply.headers.get("Access-Control-Allow-Origin") in (None, "")

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, NoResultFound, StatementError
 
 from bot.db import session_scope
 from bot.models import Card, EntryKind, LedgerEntry
@@ -41,7 +41,7 @@ def test_record_entry_moves_balance_exactly(engine):
 def test_failed_write_leaves_no_trace(engine):
     with session_scope(engine) as session:
         before = get_account(session, "100100").balance
-    with pytest.raises(Exception):
+    with pytest.raises(NoResultFound):  # extension 999 does not exist
         with session_scope(engine) as session:
             record_entry(session, "100100", kind=EntryKind.CALL_CHARGE, amount=Decimal("-5.00"),
                          occurred_at=datetime.now(timezone.utc), extension_number="999")
@@ -58,7 +58,7 @@ def test_charges_must_be_negative(engine):
 
 
 def test_money_rejects_fractions_of_a_centavo(engine):
-    with pytest.raises(Exception):
+    with pytest.raises(StatementError, match="more than two decimals"):
         with session_scope(engine) as session:
             record_entry(session, "100100", kind=EntryKind.DEPOSIT, amount=Decimal("1.005"),
                          occurred_at=datetime.now(timezone.utc))

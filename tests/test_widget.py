@@ -20,7 +20,10 @@ expect = playwright_api.expect
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-SCREENSHOT = PROJECT_ROOT / "docs" / "widget.png"
+# The README's screenshot is refreshed only on request (PREPAGO_UPDATE_SCREENSHOT=1), so a
+# test run never rewrites a tracked file; otherwise it goes to the ignored tests/artifacts/.
+SCREENSHOT = (PROJECT_ROOT / "docs" / "widget.png" if os.environ.get("PREPAGO_UPDATE_SCREENSHOT")
+              else PROJECT_ROOT / "tests" / "artifacts" / "widget.png")
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +94,7 @@ def test_signed_in_customer_sees_seeded_balance_quick_replies_and_history(page, 
     link = page.get_by_role("link", name="Cuenta de Prepago").last
     expect(link).to_have_attribute("target", "_blank")
     expect(link).to_have_attribute("href", re.compile(r"^https://portal\.example\.mx/#prepaid_account$"))
+    SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
 
     page.reload()

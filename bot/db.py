@@ -47,6 +47,14 @@ def default_engine() -> Engine:
     return engine_for(settings().database_url)
 
 
+def dialect_insert(session: Session):
+    """`insert()` with ON CONFLICT support for the session's database (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""

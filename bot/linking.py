@@ -18,12 +18,10 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import case, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.db import session_scope
+from bot.db import dialect_insert, session_scope
 from bot.models import Account, ChannelLink, ChannelState, LinkGuard, utcnow
 from bot.pins import check_pin, hash_pin
 
@@ -100,14 +98,10 @@ def _decoy_hash() -> str:
     return hash_pin(secrets.token_hex(16))
 
 
-def _insert(session: Session):
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def _bump(session: Session, key: str, now: datetime) -> int:
     """One more attempt against `key`, atomically (INSERT … ON CONFLICT DO UPDATE); the new count."""
     fresh = LinkGuard.updated_at >= now - COUNT_WINDOW
-    statement = _insert(session)(LinkGuard).values(key=key, failures=1, updated_at=now)
+    statement = dialect_insert(session)(LinkGuard).values(key=key, failures=1, updated_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=[LinkGuard.key],
         set_={"failures": case((fresh, LinkGuard.failures + 1), else_=1), "updated_at": now},

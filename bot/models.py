@@ -191,6 +191,17 @@ class LinkGuard(Base):
     updated_at = Column(UTCDateTime, nullable=False)
 
 
+class Delivery(Base):
+    """A provider's message id already handled: providers retry webhooks, and a
+    retried «desvincular» or PIN must not run twice."""
+
+    __tablename__ = "deliveries"
+
+    channel = Column(String(20), primary_key=True)
+    message_id = Column(String(128), primary_key=True)
+    received_at = Column(UTCDateTime, nullable=False, index=True)
+
+
 class ChannelState(Base):
     """Per-identity state of a messaging conversation that must not live in Rasa's
     tracker: the linking step and the numbered options last offered on WhatsApp.

@@ -1,20 +1,25 @@
-"""What WhatsApp, Telegram and Messenger channels share: verified identity,
-account linking in front of Rasa, and rendering replies for plain-text apps.
+"""What WhatsApp, Telegram and Messenger channels share: the webhook itself.
 
-Each provider module only authenticates its webhook, parses its payload and
-sends the replies with the provider's SDK.
+`MessagingInput.blueprint` is the one skeleton: verify the provider's
+signature, parse the body, drop retried deliveries, link the identity in
+front of Rasa, run the turn, send the replies, log what failed. Each provider
+module supplies only `verified`, `parse` and `send` (and optionally
+`acknowledge` and `extra_routes`).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
-from typing import Any, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
-from bot import linking
+from bot import deliveries, linking
 from bot.config import settings
 from bot.identity import UNLINKED, Identity, channel_conversation_id, identity_metadata
 from channels.guard import DISPLAY_KEY, NO_ANSWER, screen_text
@@ -28,6 +33,22 @@ def plain_text(text: str, bold: str = "") -> str:
     """Our bubbles' Markdown for apps without it: links spelled out, `**x**` as `{bold}x{bold}`."""
     text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
     return re.sub(r"\*\*(.+?)\*\*", lambda m: f"{bold}{m.group(1)}{bold}", text)
+
+
+class Malformed(ValueError):
+    """A signed body that is not what the provider documents: answered with 400."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One customer message, as the provider delivered it."""
+
+    user_id: str  # the chat identity that links to an account
+    text: Any  # what was written or tapped; checked before it reaches Rasa
+    reply_to: Any  # where the replies go
+    message_id: str  # the provider's id, the same on every retry
+    refusal: Optional[str] = None  # answer only this, without running a turn
+    ack: Optional[str] = None  # a provider token to acknowledge (Telegram's callback query)
 
 
 class MessagingInput(InputChannel):
@@ -48,6 +69,58 @@ class MessagingInput(InputChannel):
             return response.json({"status": "ok"})
 
         return hook
+
+    # --- what each provider supplies ---------------------------------------
+    def verified(self, request: Request) -> bool:
+        raise NotImplementedError
+
+    def parse(self, request: Request) -> list[Inbound]:
+        """The customer messages in a verified body; raise Malformed if it is not the documented shape."""
+        raise NotImplementedError
+
+    async def send(self, reply_to: Any, messages: list[dict]) -> None:
+        raise NotImplementedError
+
+    async def acknowledge(self, inbound: Inbound) -> None:
+        """Tell the provider a tap was received (only Telegram needs it)."""
+
+    def extra_routes(self, hook: Blueprint) -> None:
+        """More routes on the webhook (Messenger's subscription check)."""
+
+    def received(self) -> HTTPResponse:
+        return response.text("ok")
+
+    # --- the skeleton ------------------------------------------------------
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = self.new_blueprint()
+        self.extra_routes(hook)
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.verified(request):
+                return response.text("firma inválida", status=403)
+            try:
+                inbound = self.parse(request)
+            except (Malformed, AttributeError, KeyError, TypeError, ValueError):
+                return response.text("cuerpo inválido", status=400)
+            for message in inbound:
+                await self.handle(on_new_message, message)
+            return self.received()
+
+        return hook
+
+    async def handle(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], inbound: Inbound) -> None:
+        if not await asyncio.to_thread(deliveries.first_delivery, self.channel_key, inbound.message_id):
+            return  # a retry of a message already answered
+        await self.acknowledge(inbound)
+        if inbound.refusal is not None:
+            messages = [{"text": inbound.refusal}]
+        else:
+            messages = await self.process(on_new_message, inbound.user_id, inbound.text)
+        try:
+            await self.send(inbound.reply_to, messages)
+        except Exception:  # noqa: BLE001 - providers do not retry a 200; log for the operator
+            logger.exception("sending the %s reply failed", self.channel_key)
 
     async def process(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], user_id: str,
                       text: Any) -> list[dict]:

@@ -13,14 +13,13 @@ import hashlib
 import hmac
 import logging
 import os
-from typing import Any, Awaitable, Callable, Optional
+from typing import Optional
 
-from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.messaging import MessagingInput, buttons_of, plain_text
+from channels.messaging import Inbound, Malformed, MessagingInput, buttons_of, plain_text
 
 logger = logging.getLogger(__name__)
 GRAPH_VERSION = "2.12"
@@ -71,9 +70,7 @@ class SecureMessengerInput(MessagingInput):
                     {"content_type": "text", "title": b["title"][:20], "payload": b["payload"]} for b in buttons]
             await asyncio.to_thread(self.client().send, payload, psid, "RESPONSE")
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = self.new_blueprint()
-
+    def extra_routes(self, hook: Blueprint) -> None:
         @hook.route("/webhook", methods=["GET"])
         async def subscribe(request: Request) -> HTTPResponse:
             token = request.args.get("hub.verify_token") or ""
@@ -82,30 +79,23 @@ class SecureMessengerInput(MessagingInput):
                 return response.text(request.args.get("hub.challenge") or "")
             return response.text("token de verificación inválido", status=403)
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            if not self.verified(request):
-                return response.text("firma inválida", status=403)
-            try:
-                body = request.json
-            except Exception:  # noqa: BLE001
-                body = None
-            if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
-                return response.text("cuerpo inválido", status=400)
-            for entry in body["entry"]:
-                for event in (entry or {}).get("messaging") or []:
-                    psid = ((event or {}).get("sender") or {}).get("id")
-                    message, postback = event.get("message") or {}, event.get("postback") or {}
-                    if not isinstance(psid, str) or message.get("is_echo"):
-                        continue
-                    text = (message.get("quick_reply") or {}).get("payload") or postback.get("payload") or message.get("text")
-                    if text is None and not message:
-                        continue  # delivery/read receipts
-                    messages = await self.process(on_new_message, psid, text)
-                    try:
-                        await self.send(psid, messages)
-                    except Exception:  # noqa: BLE001
-                        logger.exception("sending the Messenger reply failed")
-            return response.text("EVENT_RECEIVED")
+    def parse(self, request: Request) -> list[Inbound]:
+        body = request.json
+        if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
+            raise Malformed("entry")
+        inbound = []
+        for entry in body["entry"]:
+            for event in (entry or {}).get("messaging") or []:
+                psid = ((event or {}).get("sender") or {}).get("id")
+                message, postback = event.get("message") or {}, event.get("postback") or {}
+                if not isinstance(psid, str) or message.get("is_echo"):
+                    continue
+                text = (message.get("quick_reply") or {}).get("payload") or postback.get("payload") or message.get("text")
+                if text is None and not message:
+                    continue  # delivery/read receipts
+                mid = message.get("mid") or postback.get("mid") or f"{psid}:{event.get('timestamp')}"
+                inbound.append(Inbound(psid, text, psid, str(mid)))
+        return inbound
 
-        return hook
+    def received(self) -> HTTPResponse:
+        return response.text("EVENT_RECEIVED")

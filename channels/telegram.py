@@ -10,14 +10,11 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-from typing import Any, Awaitable, Callable, Optional
+from typing import Optional
 
-from rasa.core.channels.channel import UserMessage
-from sanic import Blueprint, response
 from sanic.request import Request
-from sanic.response import HTTPResponse
 
-from channels.messaging import MessagingInput, buttons_of, plain_text
+from channels.messaging import Inbound, Malformed, MessagingInput, buttons_of, plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -71,50 +68,29 @@ class SecureTelegramInput(MessagingInput):
                     [InlineKeyboardButton(b["title"], callback_data=b["payload"][:64])] for b in buttons])
             await self.bot().send_message(chat_id, text[:4096], reply_markup=markup, disable_web_page_preview=True)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = self.new_blueprint()
+    def parse(self, request: Request) -> list[Inbound]:
+        update = request.json
+        if not isinstance(update, dict):
+            raise Malformed("update")
+        callback = update.get("callback_query")
+        message = update.get("message") or update.get("edited_message")
+        if isinstance(callback, dict):
+            sender, text, ack = callback.get("from") or {}, callback.get("data"), callback.get("id")
+            chat = (callback.get("message") or {}).get("chat") or {"id": sender.get("id"), "type": "private"}
+        elif isinstance(message, dict):
+            sender, text, ack, chat = message.get("from") or {}, message.get("text"), None, message.get("chat") or {}
+        else:
+            return []  # other update types: nothing to answer
+        update_id, user, chat_id = update.get("update_id"), sender.get("id"), chat.get("id")
+        if not all(isinstance(v, int) for v in (update_id, user, chat_id)):
+            raise Malformed("ids")
+        # A group sees every message: no linking, no PIN, no account data there.
+        private = chat.get("type") == "private" and chat_id == user
+        return [Inbound(str(user), text, chat_id, str(update_id), refusal=None if private else PRIVATE_ONLY, ack=ack)]
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            if not self.verified(request):
-                return response.text("token secreto inválido", status=403)
+    async def acknowledge(self, inbound: Inbound) -> None:
+        if inbound.ack:
             try:
-                update = request.json
-            except Exception:  # noqa: BLE001 - Sanic raises on invalid JSON
-                update = None
-            if not isinstance(update, dict):
-                return response.text("cuerpo inválido", status=400)
-            callback = update.get("callback_query")
-            message = update.get("message") or update.get("edited_message")
-            if isinstance(callback, dict):
-                sender, text = callback.get("from") or {}, callback.get("data")
-                chat_info = (callback.get("message") or {}).get("chat") or {}
-            elif isinstance(message, dict):
-                sender, text, chat_info = message.get("from") or {}, message.get("text"), message.get("chat") or {}
-            else:
-                return response.text("ok")  # other update types: nothing to answer
-            if not isinstance(sender, dict) or not isinstance(chat_info, dict):
-                return response.text("cuerpo inválido", status=400)
-            chat = chat_info.get("id")
-            if not isinstance(sender.get("id"), int) or not isinstance(chat, int):
-                return response.text("cuerpo inválido", status=400)
-            if chat_info.get("type") != "private" or chat != sender["id"]:
-                # A group sees every message: no linking, no PIN, no account data there.
-                try:
-                    await self.send(chat, [{"text": PRIVATE_ONLY}])
-                except Exception:  # noqa: BLE001
-                    logger.exception("sending the Telegram reply failed")
-                return response.text("ok")
-            if callback:
-                try:
-                    await self.bot().answer_callback_query(callback.get("id"))
-                except Exception:  # noqa: BLE001 - only stops the button's spinner
-                    logger.warning("answerCallbackQuery failed")
-            messages = await self.process(on_new_message, str(sender["id"]), text)
-            try:
-                await self.send(chat, messages)
-            except Exception:  # noqa: BLE001
-                logger.exception("sending the Telegram reply failed")
-            return response.text("ok")
-
-        return hook
+                await self.bot().answer_callback_query(inbound.ack)
+            except Exception:  # noqa: BLE001 - only stops the button's spinner
+                logger.warning("answerCallbackQuery failed")

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Awaitable, Callable, Optional
+from typing import Optional
 
-from rasa.core.channels.channel import UserMessage
-from sanic import Blueprint, response
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from channels.messaging import MessagingInput, buttons_of, plain_text
+from channels.messaging import Inbound, Malformed, MessagingInput, buttons_of, plain_text
 
 logger = logging.getLogger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -74,22 +73,13 @@ class TwilioWhatsAppInput(MessagingInput):
             await self.client().messages.create_async(
                 from_=f"whatsapp:{self.number}", to=f"whatsapp:{user_id}", body=body[:1600])
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = self.new_blueprint()
+    def parse(self, request: Request) -> list[Inbound]:
+        sender = request.form.get("From") or ""
+        message_id = request.form.get("MessageSid") or request.form.get("SmsMessageSid")
+        if not sender.startswith("whatsapp:+") or not sender[10:].isdigit() or not message_id:
+            raise Malformed("remitente o MessageSid inválido")
+        user_id = sender[len("whatsapp:"):]
+        return [Inbound(user_id, request.form.get("Body"), user_id, message_id)]
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            if not self.verified(request):
-                return response.text("firma inválida", status=403)
-            sender = request.form.get("From") or ""
-            if not sender.startswith("whatsapp:+") or not sender[10:].isdigit():
-                return response.text("remitente inválido", status=400)
-            user_id = sender[len("whatsapp:"):]
-            messages = await self.process(on_new_message, user_id, request.form.get("Body"))
-            try:
-                await self.send(user_id, messages)
-            except Exception:  # noqa: BLE001 - Twilio will not retry a 200; log for the operator
-                logger.exception("sending the WhatsApp reply failed")
-            return response.text(EMPTY_TWIML, content_type="text/xml")
-
-        return hook
+    def received(self) -> HTTPResponse:
+        return response.text(EMPTY_TWIML, content_type="text/xml")

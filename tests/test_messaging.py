@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import sqlite3
 import uuid
@@ -54,15 +55,18 @@ def whatsapp_texts(stack, providers, phone, text) -> str:
     return "\n".join(r["body"]["Body"] for r in sent)
 
 
+_UPDATE_IDS = itertools.count(1000)  # Telegram numbers every update; retries repeat the number
+
+
 def telegram(stack, providers, user_id, text=None, callback=None, secret=CHANNEL_SECRETS["TELEGRAM_WEBHOOK_SECRET"],
              raw=None):
     sender = {"id": user_id, "is_bot": False, "first_name": "Cliente", "language_code": "es"}
     chat = {"id": user_id, "first_name": "Cliente", "type": "private"}
     if callback is not None:
-        update = {"update_id": 1, "callback_query": {"id": "cb1", "from": sender, "chat_instance": "1", "data": callback,
+        update = {"update_id": next(_UPDATE_IDS), "callback_query": {"id": "cb1", "from": sender, "chat_instance": "1", "data": callback,
                                                      "message": {"message_id": 9, "date": 0, "chat": chat, "text": "x"}}}
     else:
-        update = {"update_id": 1, "message": {"message_id": 10, "from": sender, "chat": chat, "date": 1764000000,
+        update = {"update_id": next(_UPDATE_IDS), "message": {"message_id": 10, "from": sender, "chat": chat, "date": 1764000000,
                                               "text": text}}
     headers = {"Content-Type": "application/json"}
     if secret is not None:
@@ -227,7 +231,7 @@ def test_telegram_groups_get_no_linking_and_no_account_data(stack, providers):
     group = {"id": -100777, "title": "Oficina", "type": "supergroup"}
     sender = {"id": 7300, "is_bot": False, "first_name": "Cliente"}
     for text in ("¿cuánto saldo tengo?", "100100", "4321"):
-        update = {"update_id": 5, "message": {"message_id": 11, "from": sender, "chat": group, "date": 1, "text": text}}
+        update = {"update_id": next(_UPDATE_IDS), "message": {"message_id": 11, "from": sender, "chat": group, "date": 1, "text": text}}
         reply, sent = telegram(stack, providers, 7300, raw=json.dumps(update))
         assert reply.status_code == 200
         said = "\n".join(r["body"].get("text") or "" for r in sent)
@@ -255,3 +259,41 @@ def test_a_lock_alerts_the_account_holder_on_their_linked_chat(stack, providers)
     finally:
         _forget_link_guards(stack)
         telegram(stack, providers, holder, "desvincular")
+
+
+def test_a_retried_delivery_is_answered_once(stack, providers):
+    sender = {"id": 7500, "is_bot": False, "first_name": "Cliente"}
+    update = json.dumps({"update_id": 987654, "message": {"message_id": 1, "from": sender, "date": 1, "text": "hola",
+                                                          "chat": {"id": 7500, "type": "private"}}})
+    first = telegram(stack, providers, 7500, raw=update)
+    retry = telegram(stack, providers, 7500, raw=update)  # Telegram retries with the same update_id
+    assert first[0].status_code == retry[0].status_code == 200
+    assert [r for r in first[1] if r["path"].endswith("/sendMessage")] and not retry[1]
+    form_sid = "SM" + uuid.uuid4().hex
+    url = f"{stack.rasa_url}/webhooks/whatsapp/webhook"
+    form = {"MessageSid": form_sid, "From": "whatsapp:+5215500000077", "To": "whatsapp:+14155238886", "Body": "hola",
+            "AccountSid": SID, "NumMedia": "0"}
+    headers = {"X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(url, form)}
+    sends = []
+    for _ in range(2):
+        mark = providers.mark()
+        assert requests.post(url, data=form, headers=headers, timeout=60).status_code == 200
+        sends.append([r for r in providers.since(mark) if r["path"].endswith("/Messages.json")])
+    assert sends[0] and not sends[1]
+
+
+@pytest.mark.parametrize("body", [
+    {"update_id": 3, "message": {"from": "x", "chat": 5, "text": "hola"}},
+    {"update_id": "x", "message": {"from": {"id": 1}, "chat": {"id": 1, "type": "private"}, "text": "hola"}},
+    [1, 2, 3],
+])
+def test_signed_but_malformed_telegram_bodies_get_400(stack, providers, body):
+    reply, sent = telegram(stack, providers, 1, raw=json.dumps(body))
+    assert reply.status_code == 400 and not sent
+
+
+@pytest.mark.parametrize("body", [{"object": "page", "entry": ["x"]}, {"object": "page", "entry": [{"messaging": [5]}]},
+                                  {"object": "page"}])
+def test_signed_but_malformed_messenger_bodies_get_400(stack, providers, body):
+    reply, sent = messenger(stack, providers, "psid-x", raw=json.dumps(body).encode())
+    assert reply.status_code == 400 and not sent

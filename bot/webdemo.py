@@ -2,6 +2,10 @@
 
 The issuer signs tokens for the demo accounts only and exists for the local
 demo; in production the company's own login issues the customer's token.
+Its tokens name the demo issuer (`iss`), which a deployment configured with
+its own `PREPAGO_JWT_ISSUER` rejects, so a demo left running there mints
+nothing that works. It answers only requests addressed to this machine by
+name (Host header), so a web page cannot reach it through DNS rebinding.
 """
 from __future__ import annotations
 
@@ -9,10 +13,14 @@ import json
 
 from aiohttp import web
 
+from dataclasses import replace
+
 from bot.config import PROJECT_ROOT, settings
 from bot.identity import issue_token
 from bot.seed import DEMO_ACCOUNTS
 
+DEMO_ISSUER = "prepago-demo"
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 WEB = PROJECT_ROOT / "web"
 SOCKET_IO_CLIENT = WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 STATIC = {
@@ -24,7 +32,7 @@ STATIC = {
 }
 
 
-def make_app(rasa_url: str) -> web.Application:
+def make_app(rasa_url: str, port: int | None = None) -> web.Application:
     origin = rasa_url.rstrip("/")
     ws_origin = origin.replace("http", "ws", 1)
     csp = (
@@ -32,8 +40,12 @@ def make_app(rasa_url: str) -> web.Application:
         f"connect-src 'self' {origin} {ws_origin}; img-src 'self' data:; frame-ancestors 'none'"
     )
 
+    allowed_hosts = {f"{h}:{port}" for h in LOCAL_HOSTS} if port else None
+
     @web.middleware
     async def security_headers(request: web.Request, handler):
+        if allowed_hosts is not None and request.headers.get("Host", "") not in allowed_hosts:
+            return web.Response(status=421, text="Host no permitido.")
         response = await handler(request)
         response.headers["Content-Security-Policy"] = csp
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -52,12 +64,13 @@ def make_app(rasa_url: str) -> web.Application:
 
     async def demo_token(request: web.Request) -> web.Response:
         try:
-            account = (await request.json()).get("account")
-        except (ValueError, AttributeError):
-            account = None
-        if account not in {a.number for a in DEMO_ACCOUNTS}:
+            body = await request.json()
+        except ValueError:
+            body = None
+        account = body.get("account") if isinstance(body, dict) else None
+        if not isinstance(account, str) or account not in {a.number for a in DEMO_ACCOUNTS}:
             return web.json_response({"error": "Solo hay tokens para las cuentas demo."}, status=400)
-        return web.json_response({"token": issue_token(settings(), account)})
+        return web.json_response({"token": issue_token(replace(settings(), jwt_issuer=DEMO_ISSUER), account)})
 
     app = web.Application(middlewares=[security_headers], client_max_size=4096)
     for route in STATIC:
@@ -77,7 +90,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
     args = parser.parse_args()
-    web.run_app(make_app(args.rasa_url), host="127.0.0.1", port=args.port, print=None)
+    web.run_app(make_app(args.rasa_url, args.port), host="127.0.0.1", port=args.port, print=None)
 
 
 if __name__ == "__main__":

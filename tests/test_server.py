@@ -10,6 +10,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import jwt
 import pytest
 import requests
 
@@ -300,3 +301,25 @@ def test_a_session_key_with_a_trailing_newline_is_refused(stack):
 def test_rasa_http_routes_send_no_wildcard_cors(stack):
     reply = requests.get(f"{stack.rasa_url}/webhooks/prepago/", headers={"Origin": "https://evil.example"}, timeout=10)
     assert reply.headers.get("Access-Control-Allow-Origin") in (None, "")
+
+
+def test_demo_token_issuer_rejects_odd_bodies_and_foreign_hosts(stack):
+    issuer = f"http://127.0.0.1:{stack.ports.web}/demo/token"
+    for body in ([1, 2], "100100", {"account": ["100100"]}, {"account": "300300"}):
+        reply = requests.post(issuer, json=body, timeout=10)
+        assert reply.status_code == 400 and "token" not in reply.json()
+    rebound = requests.post(issuer, json={"account": "100100"}, headers={"Host": f"evil.example:{stack.ports.web}"},
+                            timeout=10)
+    assert rebound.status_code == 421
+    demo = requests.post(issuer, json={"account": "100100"}, timeout=10).json()["token"]
+    assert jwt.decode(demo, options={"verify_signature": False})["iss"] == "prepago-demo"
+
+
+def test_demo_tokens_are_refused_where_the_company_issues_its_own(monkeypatch):
+    from bot.identity import verify_token
+    from bot.webdemo import DEMO_ISSUER
+
+    demo = issue_token(settings(), "100100")  # the demo issuer's name is the local default
+    assert settings().jwt_issuer == DEMO_ISSUER and verify_token(settings(), demo).account == "100100"
+    monkeypatch.setenv("PREPAGO_JWT_ISSUER", "https://login.empresa.mx")
+    assert verify_token(settings(), demo).account is None

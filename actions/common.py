@@ -8,9 +8,8 @@ from typing import Optional
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import linking
 from bot.config import settings
-from bot.identity import UNLINKED, Identity, identity_from_metadata
+from bot.identity import LINK_REQUIRED, UNLINKED, Identity, identity_from_metadata
 from bot.replies import Reply, sign_in_needed
 from bot.store import UnknownAccount
 
@@ -44,8 +43,9 @@ class AccountAction(Action, ABC):
     """An action that needs the customer's own account.
 
     Customers without a session get what the article says about the same thing
-    (`howto_response`) and how to sign in; unlinked messaging identities start
-    account linking; store failures get a polite apology, never a trace.
+    (`howto_response`) and how to sign in; for an unlinked messaging identity
+    the action only says that an account is needed (`LINK_REQUIRED`) and the
+    channel starts linking; store failures get a polite apology, never a trace.
     """
 
     howto_response: Optional[str] = None
@@ -61,9 +61,8 @@ class AccountAction(Action, ABC):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         who = identity(tracker)
         if who.account is None:
-            if who.error == UNLINKED and who.subject:
-                channel, _, user_id = who.subject.partition(":")
-                dispatcher.utter_message(text=linking.begin(channel, user_id))
+            if who.error == UNLINKED:
+                dispatcher.utter_message(json_message=LINK_REQUIRED)
                 return []
             if self.howto_response:
                 utter_article(dispatcher, self.howto_response)

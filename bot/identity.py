@@ -28,6 +28,9 @@ class AuthError(str):
 
 MISSING, EXPIRED, INVALID = AuthError("missing"), AuthError("expired"), AuthError("invalid")
 UNLINKED = AuthError("unlinked")  # a messaging identity not (yet) linked to an account
+# What an action sends when it needs an account that the chat has not linked:
+# the messaging channel, not the action, then starts linking (actions never see PINs).
+LINK_REQUIRED = {"prepago": "link_required"}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
-"""Checks shared by our channels: bind the conversation, screen the text.
+"""Who is writing, and what may reach the assistant: the rules every channel shares.
 
-Kept free of Sanic/socket.io so every channel applies the same rules.
+`bind` (a web token and the client's session key) and `bind_messaging` (a
+chat identity and the account linked to it) are the only places that decide
+who is writing; both return the same `Binding`, which signs the identity for
+the actions per message. Kept free of Sanic/socket.io.
 """
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from bot.config import settings
-from bot.identity import Identity, conversation_id, identity_metadata, verify_token
+from bot.identity import UNLINKED, Identity, channel_conversation_id, conversation_id, identity_metadata, verify_token
 
 MAX_MESSAGE_CHARS = 2000
 # Metadata key for what the customer saw themselves send (a button's title
@@ -59,6 +62,13 @@ def bind(token: Optional[str], client_session: Any) -> Binding:
     who = verify_token(cfg, token)
     sender_id = conversation_id(cfg, who, client_session)
     return Binding(sender_id, who)
+
+
+def bind_messaging(channel: str, user_id: str, linked_account: Optional[str]) -> Binding:
+    """A messaging identity's conversation; its account only once linking proved it."""
+    cfg = settings()
+    who = Identity(linked_account, None if linked_account else UNLINKED, subject=f"{channel}:{user_id}")
+    return Binding(channel_conversation_id(cfg, channel, user_id), who)
 
 
 def screen_text(text: Any) -> Optional[str]:

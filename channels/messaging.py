@@ -20,9 +20,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import deliveries, linking
-from bot.config import settings
-from bot.identity import UNLINKED, Identity, channel_conversation_id, identity_metadata
-from channels.guard import DISPLAY_KEY, NO_ANSWER, screen_text
+from bot.identity import LINK_REQUIRED
+from channels.guard import DISPLAY_KEY, NO_ANSWER, bind_messaging, screen_text
 
 logger = logging.getLogger(__name__)
 
@@ -134,20 +133,22 @@ class MessagingInput(InputChannel):
             await self._alert(decision.alert, decision.alert_to)
         if decision.reply is not None:
             return [{"text": decision.reply}]
-        account = decision.account
-        cfg = settings()
-        sender_id = channel_conversation_id(cfg, self.channel_key, user_id)
-        who = Identity(account, None if account else UNLINKED, subject=f"{self.channel_key}:{user_id}")
-        metadata = identity_metadata(cfg, who, sender_id)
+        binding = bind_messaging(self.channel_key, user_id, decision.account)
+        metadata = binding.metadata()
         if decision.title:
             metadata[DISPLAY_KEY] = decision.title
         collector = CollectingOutputChannel()
         try:
-            await on_new_message(UserMessage(decision.text, collector, sender_id,
+            await on_new_message(UserMessage(decision.text, collector, binding.sender_id,
                                              input_channel=self.name(), metadata=metadata))
         except Exception:  # noqa: BLE001 - the customer gets an apology, the log gets the cause
             logger.exception("%s message failed", self.channel_key)
-        return collector.messages or [{"text": NO_ANSWER}]
+        messages = []
+        for message in collector.messages:
+            if message.get("custom") == LINK_REQUIRED:  # an action needs the account: link this chat first
+                message = {"text": await asyncio.to_thread(linking.begin, self.channel_key, user_id)}
+            messages.append(message)
+        return messages or [{"text": NO_ANSWER}]
 
     def chat_of(self, user_id: str) -> Any:
         """Where `send` delivers to a linked identity (its own chat)."""

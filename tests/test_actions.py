@@ -179,3 +179,10 @@ def test_fallback_offers_the_two_likeliest_topics():
     titles = [b["title"] for b in messages[0]["buttons"]]
     assert titles == ["Agregar fondos", "Consultar mi saldo", "Otra cosa"]
     assert messages[0]["buttons"][0]["payload"] == "/faq_add_funds"
+
+
+def test_an_unlinked_chat_gets_a_neutral_link_required_outcome(db_url):
+    from bot.identity import LINK_REQUIRED, UNLINKED
+
+    messages, events = run(ActionCheckBalance(), tracker("mi saldo", "check_balance", account=None, error=UNLINKED))
+    assert messages == [{**messages[0], "custom": LINK_REQUIRED}] and not messages[0].get("text") and events == []

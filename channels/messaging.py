@@ -14,14 +14,15 @@ import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import deliveries, linking
 from bot.identity import LINK_REQUIRED
-from channels.guard import DISPLAY_KEY, NO_ANSWER, bind_messaging, screen_text
+from channels.guard import DISPLAY_KEY, bind_messaging, screen_text
+from channels.turns import run_turn
 
 logger = logging.getLogger(__name__)
 
@@ -134,21 +135,13 @@ class MessagingInput(InputChannel):
         if decision.reply is not None:
             return [{"text": decision.reply}]
         binding = bind_messaging(self.channel_key, user_id, decision.account)
-        metadata = binding.metadata()
-        if decision.title:
-            metadata[DISPLAY_KEY] = decision.title
-        collector = CollectingOutputChannel()
-        try:
-            await on_new_message(UserMessage(decision.text, collector, binding.sender_id,
-                                             input_channel=self.name(), metadata=metadata))
-        except Exception:  # noqa: BLE001 - the customer gets an apology, the log gets the cause
-            logger.exception("%s message failed", self.channel_key)
+        shown = {DISPLAY_KEY: decision.title} if decision.title else None
         messages = []
-        for message in collector.messages:
+        for message in await run_turn(on_new_message, decision.text, binding, self.name(), shown):
             if message.get("custom") == LINK_REQUIRED:  # an action needs the account: link this chat first
                 message = {"text": await asyncio.to_thread(linking.begin, self.channel_key, user_id)}
             messages.append(message)
-        return messages or [{"text": NO_ANSWER}]
+        return messages
 
     def chat_of(self, user_id: str) -> Any:
         """Where `send` delivers to a linked identity (its own chat)."""

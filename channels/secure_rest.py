@@ -7,17 +7,16 @@ Unlike Rasa's RestInput, the client never chooses the conversation id.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Awaitable, Callable, Optional
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.guard import NO_ANSWER, BadRequest, bind, screen_text
+from channels.guard import BadRequest, bind, screen_text
+from channels.turns import run_turn
 
-logger = logging.getLogger(__name__)
 
 
 def bearer_token(request: Request) -> Optional[str]:
@@ -53,19 +52,6 @@ class SecureRestInput(InputChannel):
             polite = screen_text(body.get("message"))
             if polite is not None:
                 return response.json({"messages": [{"recipient_id": binding.sender_id, "text": polite}]})
-            collector = CollectingOutputChannel()
-            await on_new_message(
-                UserMessage(
-                    body["message"],
-                    collector,
-                    binding.sender_id,
-                    input_channel=self.name(),
-                    metadata=binding.metadata(),
-                )
-            )
-            # Rasa swallows action-server failures and answers nothing; never leave
-            # the customer without a reply.
-            messages = collector.messages or [{"recipient_id": binding.sender_id, "text": NO_ANSWER}]
-            return response.json({"messages": messages})
+            return response.json({"messages": await run_turn(on_new_message, body["message"], binding, self.name())})
 
         return hook

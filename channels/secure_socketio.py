@@ -24,7 +24,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels.guard import DISPLAY_KEY, NO_ANSWER, BadRequest, bind, screen_text
+from channels.guard import DISPLAY_KEY, BadRequest, bind, screen_text
+from channels.turns import run_turn
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +34,6 @@ HISTORY_LIMIT = 50
 
 async def _maybe_await(result: Any) -> Any:
     return await result if inspect.isawaitable(result) else result
-
-
-class _CountingOutput(SocketIOOutput):
-    """Remembers whether anything was sent, so silence can be replaced by an apology."""
-
-    sent = 0
-
-    async def _send_message(self, socket_id: str, response: Any) -> None:
-        self.sent += 1
-        await super()._send_message(socket_id, response)
 
 
 class _AppAwareBlueprint(SocketBlueprint):
@@ -122,22 +113,17 @@ class SecureSocketIOInput(InputChannel):
             binding = (await sio.get_session(sid))["binding"]
             data = data if isinstance(data, dict) else {}
             text = data.get("message")
-            output = _CountingOutput(sio, "bot_uttered")
+            output = SocketIOOutput(sio, "bot_uttered")
             polite = screen_text(text)
             if polite is not None:
-                await output.send_text_message(binding.sender_id, polite)
+                messages = [{"text": polite}]
             else:
-                metadata = binding.metadata()
                 title = data.get("title")
-                if isinstance(title, str) and text.startswith("/"):
-                    metadata[DISPLAY_KEY] = title[:80]
-                try:
-                    await on_new_message(UserMessage(text, output, binding.sender_id,
-                                                     input_channel=self.name(), metadata=metadata))
-                except Exception:  # noqa: BLE001 - answer politely, log the cause
-                    logger.exception("socket.io message failed")
-                if not output.sent:
-                    await output.send_text_message(binding.sender_id, NO_ANSWER)
+                shown = {DISPLAY_KEY: title[:80]} if isinstance(title, str) and text.startswith("/") else None
+                messages = await run_turn(on_new_message, text, binding, self.name(), shown)
+            for message in messages:
+                # Rasa renders each collected message as it would have streamed it.
+                await output.send_response(binding.sender_id, {k: v for k, v in message.items() if k != "recipient_id"})
             await sio.emit("bot_done", {}, room=sid)
 
         return hook

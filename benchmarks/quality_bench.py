@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from bot.config import PROJECT_ROOT
-from bot.nlu_eval import full_label, load_examples, score
+from tools.nlu_eval import full_label, load_examples, score
 
 HELD_OUT = PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml"
 TRAIN_DATA = PROJECT_ROOT / "data" / "nlu_es"

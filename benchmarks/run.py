@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from benchmarks import quality_bench, speed_bench, store_bench
 from benchmarks.stats import machine
 from bot.config import PROJECT_ROOT
-from bot.serve import QUIET_ENV
+from tools.serve import QUIET_ENV
 
 HERE = Path(__file__).resolve().parent
 MODEL = PROJECT_ROOT / "models" / "prepago.tar.gz"

@@ -20,8 +20,8 @@ from bot.config import settings
 from bot.db import engine_for
 from bot.identity import issue_token
 from bot.periods import today_in
-from bot.seed import seed_demo
-from bot.serve import QUIET_ENV, Ports, _wait_for, local_endpoints, running_stack
+from tools.seed import seed_demo
+from tools.serve import QUIET_ENV, Ports, _wait_for, local_endpoints, running_stack
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 FAQ_TEXT = "¿cómo agrego fondos a mi cuenta de prepago?"

@@ -18,8 +18,8 @@ os.environ.setdefault("PREPAGO_PORTAL_URL", "https://portal.example.mx")
 
 from bot.db import engine_for  # noqa: E402
 from bot.periods import today_in  # noqa: E402
-from bot.seed import seed_demo  # noqa: E402
-from bot.serve import Ports, local_endpoints, running_stack  # noqa: E402
+from tools.seed import seed_demo  # noqa: E402
+from tools.serve import Ports, local_endpoints, running_stack  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODEL = PROJECT_ROOT / "models" / "prepago.tar.gz"

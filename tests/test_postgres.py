@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from bot.db import session_scope
 from bot.models import EntryKind
-from bot.seed import seed_demo
+from tools.seed import seed_demo
 from bot.store import get_account, ledger_total, movements, record_entry, spending_by_extension
 from tests.conftest import ANCHOR
 
@@ -73,3 +73,66 @@ def test_concurrent_charges_never_lose_an_update(pg_engine):
         account = get_account(session, "100100")
         assert account.balance == before - Decimal("0.80")
         assert account.balance == ledger_total(session, account)
+
+
+def test_parallel_pin_attempts_are_counted_atomically(pg_engine, monkeypatch):
+    from bot import linking
+
+    checks = []
+    real_check = linking.check_pin
+    monkeypatch.setattr(linking, "check_pin", lambda pin, stored: checks.append(pin) or real_check(pin, stored))
+    now = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
+    users = [f"pg{i}" for i in range(10)]
+    for user in users:
+        linking.begin("telegram", user, now, pg_engine)
+        linking.intercept("telegram", user, "100100", now, pg_engine)
+    threads = [threading.Thread(target=linking.intercept, args=("telegram", u, "0000", now, pg_engine)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(checks) <= linking.MAX_FAILURES
+    linking.begin("telegram", "pg-late", now, pg_engine)
+    linking.intercept("telegram", "pg-late", "100100", now, pg_engine)
+    assert "bloqueada" in linking.intercept("telegram", "pg-late", "4321", now, pg_engine).reply
+
+
+def test_a_retried_delivery_is_handled_once_across_replicas(pg_engine):
+    from bot.deliveries import first_delivery
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(first_delivery("whatsapp", "SM-same", engine=pg_engine)))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_lean_tracker_store_on_postgresql():
+    import asyncio
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from sqlalchemy.engine import make_url
+
+    from stores.tracker_store import LeanSQLTrackerStore
+    from tests.conftest import PROJECT_ROOT
+
+    url = make_url(URL)
+    kwargs = dict(dialect="postgresql", host=url.host, port=url.port, db=url.database, username=url.username,
+                  password=url.password)
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    lean, rasa = LeanSQLTrackerStore(domain, **kwargs), SQLTrackerStore(domain, **kwargs)
+    sender = f"pg-test-{uuid.uuid4().hex}"
+    try:
+        tracker = asyncio.run(lean.get_or_create_tracker(sender))
+        tracker.update(UserUttered("hola", {"name": "greet", "confidence": 0.9}))
+        asyncio.run(lean.save(tracker))
+        assert [e.as_dict() for e in asyncio.run(rasa.retrieve(sender)).events] == [e.as_dict() for e in tracker.events]
+        assert asyncio.run(lean.retrieve(sender)) is tracker  # unchanged in the table: served from memory
+    finally:
+        with lean.engine.begin() as connection:
+            connection.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender})

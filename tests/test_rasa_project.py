@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-from bot.nlu_eval import evaluate
+from tools.nlu_eval import evaluate
 from tests.conftest import PROJECT_ROOT
 
 RASA = str(Path(sys.executable).with_name("rasa"))
@@ -63,7 +63,7 @@ def test_nlu_quality_gate_on_held_out_set(trained_model):
 def test_held_out_set_has_enough_of_every_label():
     from collections import Counter
 
-    from bot.nlu_eval import load_examples
+    from tools.nlu_eval import load_examples
 
     held_out = Counter(label for _, label in load_examples(PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml"))
     trained = {label for _, label in load_examples(PROJECT_ROOT / "data" / "nlu_es")}
@@ -72,7 +72,7 @@ def test_held_out_set_has_enough_of_every_label():
 
 
 def test_held_out_set_is_not_in_the_training_data():
-    from bot.nlu_eval import load_examples
+    from tools.nlu_eval import load_examples
 
     from bot.language import fold
 

@@ -6,7 +6,7 @@ import pytest
 from rasa.core.actions.action import RemoteAction
 from sqlalchemy import create_engine, text
 
-from bot import rasa_server
+from tools import rasa_server
 
 VALID = [{"events": [], "responses": [{"text": "hola", "buttons": []}]},
          {"events": [{"event": "slot", "name": "last_query", "value": None}], "responses": []}]

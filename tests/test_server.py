@@ -317,7 +317,7 @@ def test_demo_token_issuer_rejects_odd_bodies_and_foreign_hosts(stack):
 
 def test_demo_tokens_are_refused_where_the_company_issues_its_own(monkeypatch):
     from bot.identity import verify_token
-    from bot.webdemo import DEMO_ISSUER
+    from tools.webdemo import DEMO_ISSUER
 
     demo = issue_token(settings(), "100100")  # the demo issuer's name is the local default
     assert settings().jwt_issuer == DEMO_ISSUER and verify_token(settings(), demo).account == "100100"

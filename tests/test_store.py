@@ -110,7 +110,7 @@ def test_lookup_indexes_exist(engine):
 
 def test_sqlite_store_is_created_in_a_missing_folder(tmp_path):
     from bot.db import engine_for
-    from bot.seed import create_schema
+    from tools.seed import create_schema
 
     path = tmp_path / "var" / "nested" / "prepago.db"
     create_schema(engine_for(f"sqlite:///{path}"))

@@ -47,7 +47,7 @@ READY_LABELS = {
 
 
 ENDPOINTS_TEMPLATE = """\
-# Written by bot.serve.local_endpoints: actions on loopback, conversations in SQLite.
+# Written by tools.serve.local_endpoints: actions on loopback, conversations in SQLite.
 action_endpoint:
   url: "http://127.0.0.1:{actions_port}/webhook"
   # The action server answers only requests that carry this secret (actions/server.py).
@@ -141,8 +141,8 @@ def running_stack(
     commands = {
         "actions": [sys.executable, "-m", "actions.server", "--port", str(stack.ports.actions)],
         "rasa": [
-            sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model), "--port", str(stack.ports.rasa),
-            # The API token reaches Rasa through the environment (bot.rasa_server), never
+            sys.executable, "-m", "tools.rasa_server", "run", "--model", str(model), "--port", str(stack.ports.rasa),
+            # The API token reaches Rasa through the environment (tools.rasa_server), never
             # the command line, which every local user can read with `ps`.
             "--interface", "127.0.0.1", "--enable-api",
             # No --cors: no browser calls Rasa's HTTP routes (the widget uses socket.io, which checks its own origins).
@@ -151,7 +151,7 @@ def running_stack(
     }
     if stack.ports.web:
         commands["web"] = [
-            sys.executable, "-m", "bot.webdemo", "--port", str(stack.ports.web), "--rasa-url", stack.rasa_url,
+            sys.executable, "-m", "tools.webdemo", "--port", str(stack.ports.web), "--rasa-url", stack.rasa_url,
         ]
     child_env["SANIC_HOST"] = "127.0.0.1"  # rasa-sdk's action server binds here
     try:

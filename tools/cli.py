@@ -43,7 +43,7 @@ def ensure_env_file(path: Path = ENV_FILE) -> None:
 
 def cmd_init_db(args) -> int:
     from bot.db import default_engine
-    from bot.seed import create_schema
+    from tools.seed import create_schema
 
     create_schema(default_engine())
     print(f"Esquema listo en {_safe_url(settings().database_url)}")
@@ -52,7 +52,7 @@ def cmd_init_db(args) -> int:
 
 def cmd_seed(args) -> int:
     from bot.db import default_engine
-    from bot.seed import DEMO_ACCOUNTS, seed_demo
+    from tools.seed import DEMO_ACCOUNTS, seed_demo
     from bot.periods import today_in
 
     anchor = date.fromisoformat(args.anchor) if args.anchor else today_in("America/Mexico_City")
@@ -70,13 +70,13 @@ def cmd_token(args) -> int:
 
 
 def cmd_chat(args) -> int:
-    from bot.chat import chat
+    from tools.chat import chat
 
     return chat(args.url, account=args.account)
 
 
 def cmd_eval_nlu(args) -> int:
-    from bot.nlu_eval import evaluate, print_report
+    from tools.nlu_eval import evaluate, print_report
 
     report = evaluate(Path(args.model), Path(args.data))
     print_report(report)
@@ -84,7 +84,7 @@ def cmd_eval_nlu(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from bot.serve import serve
+    from tools.serve import serve
 
     return serve()
 

@@ -1,4 +1,4 @@
-"""Entry point of the Rasa server process: `python -m bot.rasa_server run ...`.
+"""Entry point of the Rasa server process: `python -m tools.rasa_server run ...`.
 
 It is `rasa` with three measured changes (py-spy profiles, benchmarks/NOTES.md):
 

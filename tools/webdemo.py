@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from bot.config import PROJECT_ROOT, settings
 from bot.identity import issue_token
-from bot.seed import DEMO_ACCOUNTS
+from tools.seed import DEMO_ACCOUNTS
 
 DEMO_ISSUER = "prepago-demo"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -83,7 +83,7 @@ def make_app(rasa_url: str, port: int | None = None) -> web.Application:
 def main() -> None:
     import argparse
 
-    from bot.cli import load_env_file
+    from tools.cli import load_env_file
 
     load_env_file()
     parser = argparse.ArgumentParser(description="Sitio demo con el widget de chat")

@@ -94,16 +94,21 @@ def _movement_line(m: Movement, zone: ZoneInfo, today: date) -> str:
     return f"• {when}: {what}: {amount}"
 
 
-def activity(
-    account_number: str,
-    *,
-    extension: Optional[str] = None,
-    period_text: Optional[str] = None,
-    offset: int = 0,
-    now: Optional[datetime] = None,
-    engine: Optional[Engine] = None,
-) -> Reply:
-    """Movements newest first, filtered by extension and period, one page at a time."""
+@dataclass
+class _Page:
+    zone: ZoneInfo
+    today: date
+    movements: list[Movement]
+    has_more: bool
+    scope: str  # " de la ext. 102 (Ventas) en octubre"
+
+    def lines(self) -> list[str]:
+        return [_movement_line(m, self.zone, self.today) for m in self.movements]
+
+
+def _load_page(account_number: str, *, extension: Optional[str], period_text: Optional[str], offset: int,
+               kinds: Optional[tuple[EntryKind, ...]], now: Optional[datetime], engine: Optional[Engine]):
+    """One page of movements with the filters applied, or the Reply that says why a filter cannot be."""
     with session_scope(engine) as session:
         account = get_account(session, account_number)
         zone, today = ZoneInfo(account.timezone), today_in(account.timezone, now)
@@ -114,18 +119,30 @@ def activity(
         if problem:
             return problem
         start, end = period.utc_bounds(account.timezone) if period else (None, None)
-        page, has_more = movements(
-            session, account, start=start, end=end, extension=ext, limit=PAGE_SIZE, offset=offset
-        )
-        scope = _scope_text(ext, period)
-        if not page:
-            if offset:
-                return Reply(f"Ya no hay más movimientos{scope}.")
-            return Reply(f"No encontré movimientos{scope}.")
-        heading = f"Tus movimientos{scope}, del más reciente al más antiguo:" if offset == 0 else f"Más movimientos{scope}:"
-        lines = [heading] + [_movement_line(m, zone, today) for m in page]
-        reply = Reply("\n".join(lines))
-        return _paged(reply, has_more, offset)
+        page, has_more = movements(session, account, start=start, end=end, extension=ext, kinds=kinds,
+                                   limit=PAGE_SIZE, offset=offset)
+        return _Page(zone, today, page, has_more, _scope_text(ext, period))
+
+
+def activity(
+    account_number: str,
+    *,
+    extension: Optional[str] = None,
+    period_text: Optional[str] = None,
+    offset: int = 0,
+    now: Optional[datetime] = None,
+    engine: Optional[Engine] = None,
+) -> Reply:
+    """Movements newest first, filtered by extension and period, one page at a time."""
+    page = _load_page(account_number, extension=extension, period_text=period_text, offset=offset, kinds=None,
+                      now=now, engine=engine)
+    if isinstance(page, Reply):
+        return page
+    if not page.movements:
+        return Reply(f"Ya no hay más movimientos{page.scope}." if offset else f"No encontré movimientos{page.scope}.")
+    heading = (f"Tus movimientos{page.scope}, del más reciente al más antiguo:" if offset == 0
+               else f"Más movimientos{page.scope}:")
+    return _paged(Reply("\n".join([heading] + page.lines())), page.has_more, offset)
 
 
 def _paged(reply: Reply, has_more: bool, offset: int) -> Reply:
@@ -145,28 +162,21 @@ def deposits(
     engine: Optional[Engine] = None,
 ) -> Reply:
     """Deposits and automatic recharges only, newest first; the first page answers "when was the last"."""
-    with session_scope(engine) as session:
-        account = get_account(session, account_number)
-        zone, today = ZoneInfo(account.timezone), today_in(account.timezone, now)
-        period, problem = _period_filter(period_text, today)
-        if problem:
-            return problem
-        start, end = period.utc_bounds(account.timezone) if period else (None, None)
-        page, has_more = movements(session, account, start=start, end=end, kinds=FUNDING,
-                                   limit=PAGE_SIZE, offset=offset)
-    scope = _scope_text(None, period)
-    if not page:
-        return Reply(f"Ya no hay más depósitos ni recargas{scope}." if offset else
-                     f"No encontré depósitos ni recargas automáticas{scope}.")
-    lines = [_movement_line(m, zone, today) for m in page]
+    page = _load_page(account_number, extension=None, period_text=period_text, offset=offset, kinds=FUNDING,
+                      now=now, engine=engine)
+    if isinstance(page, Reply):
+        return page
+    if not page.movements:
+        return Reply(f"Ya no hay más depósitos ni recargas{page.scope}." if offset else
+                     f"No encontré depósitos ni recargas automáticas{page.scope}.")
     if offset:
-        return _paged(Reply("\n".join([f"Más depósitos y recargas{scope}:"] + lines)), has_more, offset)
-    last = page[0]
+        return _paged(Reply("\n".join([f"Más depósitos y recargas{page.scope}:"] + page.lines())), page.has_more, offset)
+    last = page.movements[0]
     what = "Tu última recarga automática" if last.kind == EntryKind.AUTO_RECHARGE else "Tu último depósito"
-    when = fmt.day_and_time(last.occurred_at.astimezone(zone), today)
-    heading = f"{what}{scope} fue el {when}, por **{fmt.money(last.amount)}**."
-    return _paged(Reply("\n".join([heading, f"Depósitos y recargas{scope}, del más reciente al más antiguo:"] + lines)),
-                  has_more, offset)
+    when = fmt.day_and_time(last.occurred_at.astimezone(page.zone), page.today)
+    heading = f"{what}{page.scope} fue el {when}, por **{fmt.money(last.amount)}**."
+    listing = f"Depósitos y recargas{page.scope}, del más reciente al más antiguo:"
+    return _paged(Reply("\n".join([heading, listing] + page.lines())), page.has_more, offset)
 
 
 def spending(

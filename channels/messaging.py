@@ -22,6 +22,7 @@ from sanic.response import HTTPResponse
 from bot import deliveries, linking
 from bot.identity import LINK_REQUIRED
 from channels.guard import DISPLAY_KEY, bind_messaging, screen_text
+from channels.limits import MESSAGES, TOO_FAST
 from channels.turns import run_turn
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,8 @@ class MessagingInput(InputChannel):
         await self.acknowledge(inbound)
         if inbound.refusal is not None:
             messages = [{"text": inbound.refusal}]
+        elif not await MESSAGES.allow(f"{self.channel_key}:{inbound.user_id}"):
+            messages = [{"text": TOO_FAST}]
         else:
             messages = await self.process(on_new_message, inbound.user_id, inbound.text)
         try:

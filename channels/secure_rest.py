@@ -15,6 +15,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.guard import BadRequest, bind, screen_text
+from channels.limits import MESSAGES, TOO_FAST
 from channels.turns import run_turn
 
 
@@ -49,6 +50,8 @@ class SecureRestInput(InputChannel):
                 binding = bind(bearer_token(request), body.get("session"))
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
+            if not await MESSAGES.allow(binding.sender_id):
+                return response.json({"messages": [{"recipient_id": binding.sender_id, "text": TOO_FAST}]}, status=429)
             polite = screen_text(body.get("message"))
             if polite is not None:
                 return response.json({"messages": [{"recipient_id": binding.sender_id, "text": polite}]})

@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels.guard import DISPLAY_KEY, BadRequest, bind, screen_text
+from channels.limits import MESSAGES, TOO_FAST
 from channels.turns import run_turn
 
 logger = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ class SecureSocketIOInput(InputChannel):
             data = data if isinstance(data, dict) else {}
             text = data.get("message")
             output = SocketIOOutput(sio, "bot_uttered")
-            polite = screen_text(text)
+            polite = TOO_FAST if not await MESSAGES.allow(binding.sender_id) else screen_text(text)
             if polite is not None:
                 messages = [{"text": polite}]
             else:

@@ -323,3 +323,11 @@ def test_demo_tokens_are_refused_where_the_company_issues_its_own(monkeypatch):
     assert settings().jwt_issuer == DEMO_ISSUER and verify_token(settings(), demo).account == "100100"
     monkeypatch.setenv("PREPAGO_JWT_ISSUER", "https://login.empresa.mx")
     assert verify_token(settings(), demo).account is None
+
+
+def test_a_flood_from_one_conversation_is_slowed_down_politely(stack):
+    replies = [say(stack, "", session="flood-session-0001", raw=True) for _ in range(35)]
+    refused = [r for r in replies if r.status_code == 429]
+    assert refused and all(r.status_code in (200, 429) for r in replies)
+    assert "Vas muy rápido" in texts(refused[0].json()["messages"])
+    assert say(stack, "", session="calm-session-0001", raw=True).status_code == 200  # others are not affected

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from bot.config import PROJECT_ROOT, settings
 from bot.identity import issue_token
+from channels.limits import DEMO_TOKENS
 from tools.seed import DEMO_ACCOUNTS
 
 DEMO_ISSUER = "prepago-demo"
@@ -63,6 +64,8 @@ def make_app(rasa_url: str, port: int | None = None) -> web.Application:
         return web.Response(text=body, content_type="application/javascript")
 
     async def demo_token(request: web.Request) -> web.Response:
+        if not await DEMO_TOKENS.allow(request.remote or "?"):
+            return web.json_response({"error": "Demasiadas solicitudes; espera un minuto."}, status=429)
         try:
             body = await request.json()
         except ValueError:

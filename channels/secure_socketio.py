@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -114,6 +115,10 @@ class SecureSocketIOInput(InputChannel):
             binding = (await sio.get_session(sid))["binding"]
             data = data if isinstance(data, dict) else {}
             text = data.get("message")
+            if binding.identity.expires is not None and binding.identity.expires <= time.time():
+                # The token expired on an open socket: ask the widget for a fresh one; it sends this again.
+                await sio.emit("session_expired", {"message": text, "title": data.get("title")}, room=sid)
+                return
             output = SocketIOOutput(sio, "bot_uttered")
             polite = TOO_FAST if not await MESSAGES.allow(binding.sender_id) else screen_text(text)
             if polite is not None:

@@ -3,6 +3,7 @@ against the real servers started by the session's `stack` fixture."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 import re
 import shutil
 
@@ -135,7 +136,6 @@ def test_second_customer_sees_only_their_own_data_even_with_the_same_session_id(
 
 @pytest.mark.parametrize("kind, status", [("expired", "Tu sesión expiró"), ("forged", "No pudimos verificar")])
 def test_expired_or_forged_token_never_shows_data(browser, stack, kind, status):
-    from datetime import timedelta
 
     token = issue_token(settings(), "100100", ttl=timedelta(seconds=-1)) if kind == "expired" \
         else issue_token(settings(), "100100")[:-3] + "xyz"
@@ -165,3 +165,19 @@ def test_keyboard_and_phone_width(browser, stack):
     expect(panel).to_be_hidden()
     expect(page.get_by_role("button", name="Abrir el chat de soporte")).to_be_focused()
     context.close()
+
+
+def test_an_expired_token_on_an_open_chat_is_renewed_and_the_message_answered(stack, page):
+    short = issue_token(settings(), "100100", ttl=timedelta(seconds=3))
+    page.evaluate("([t]) => { sessionStorage.setItem('prepago-demo-token', t);"
+                  " sessionStorage.setItem('prepago-demo-account', '100100'); }", [short])
+    page.reload()
+    open_chat(page)
+    expect(page.locator(".pc-status")).to_have_text("Sesión iniciada · cuenta 100100")
+    page.wait_for_timeout(3500)  # the token expires while the chat stays open
+    page.get_by_label("Tu mensaje").fill("¿cuánto saldo tengo?")
+    page.get_by_label("Tu mensaje").press("Enter")
+    expect(page.locator(".pc-log")).to_contain_text(balance(stack, "100100"), timeout=30000)
+    assert "expiró" not in page.locator(".pc-log").inner_text()
+    fresh = page.evaluate("() => sessionStorage.getItem('prepago-demo-token')")
+    assert fresh and fresh != short

@@ -27,6 +27,7 @@
     signedIn: function (account) { return "Sesión iniciada · cuenta " + account; },
     anonymous: "Sin sesión · solo dudas generales",
     expired: "Tu sesión expiró: inicia sesión de nuevo para ver datos de tu cuenta.",
+    expiredReply: "Tu sesión expiró, así que por seguridad ya no puedo mostrarte datos de tu cuenta. Inicia sesión de nuevo y vuelve a escribirme.",
     invalid: "No pudimos verificar tu sesión: inicia sesión de nuevo."
   };
   var SESSION_STORAGE = "prepago-chat-session";
@@ -91,6 +92,8 @@
     this.socketUrl = options.socketUrl;
     this.socketPath = options.socketPath || "/socket.io";
     this.token = options.token || null;
+    // Optional: returns a fresh token (or a Promise of one) when the current one expires.
+    this.getToken = typeof options.getToken === "function" ? options.getToken : null;
     this.socket = null;
     this.wasOffline = false;
     this.replyTimer = null;
@@ -166,6 +169,23 @@
     this.socket.on("session_confirm", function (info) { self.onSession(info || {}); });
     this.socket.on("bot_uttered", function (message) { self.addBot(message || {}); });
     this.socket.on("bot_done", function () { self.setTyping(false); });
+    this.socket.on("session_expired", function (pending) { self.renew(pending || {}); });
+  };
+
+  /* The token expired while the chat was open: get a fresh one from the host page,
+     reconnect, and send the pending message again. Without one, say so. */
+  Chat.prototype.renew = function (pending) {
+    var self = this;
+    var expired = function () { self.setTyping(false); self.setStatus(TEXT.expired, true); self.addBot({ text: TEXT.expiredReply }); };
+    if (!this.getToken) return expired();
+    Promise.resolve()
+      .then(function () { return self.getToken(); })
+      .then(function (token) {
+        if (!token) return expired();
+        self.token = token;
+        self.pending = pending;
+        self.connect();
+      }, expired);
   };
 
   /* Sign in or out: a new identity is a new conversation, so start clean. */
@@ -187,6 +207,11 @@
       if (item.from === "user") this.addUser(item.text);
       else this.addBot({ text: item.text, quick_replies: item.buttons });
     }, this);
+    if (this.pending && this.pending.message) {  // sent while the old token expired
+      var pending = this.pending;
+      this.pending = null;
+      this.send(pending.message, pending.title || undefined);
+    }
   };
 
   Chat.prototype.setStatus = function (text, warn) {

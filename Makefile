@@ -18,7 +18,7 @@ STEP := scripts/step.sh
 WIDGET_DEPS := web/node_modules/.package-lock.json
 
 run: $(MODEL) $(DB) $(WIDGET_DEPS)  ## set up, train if needed, seed the demo store and start the assistant
-	$(BIN)/bot serve
+	@$(BIN)/bot serve
 
 test: $(BIN)/.installed-test $(MODEL) $(WIDGET_DEPS) browser  ## set up and run the whole test suite
 	$(BIN)/pytest

@@ -92,22 +92,27 @@ def test_many_chats_share_the_count_of_the_account_they_try(engine):
     assert linking.linked_account("whatsapp", "+5215599999", engine) is None
 
 
-def test_parallel_pin_messages_get_no_more_than_five_checks(engine, monkeypatch):
+def parallel_wrong_pins(engine, monkeypatch, channel: str) -> int:
+    """Ten chats send a wrong PIN for 100100 at the same moment; how many PIN checks ran."""
     import threading
 
     checks = []
     real_check = linking.check_pin
     monkeypatch.setattr(linking, "check_pin", lambda pin, stored: checks.append(pin) or real_check(pin, stored))
-    users = [f"par{i}" for i in range(10)]
+    users = [f"{channel}-par{i}" for i in range(10)]
     for user in users:
-        linking.begin("messenger", user, T0, engine)
-        linking.intercept("messenger", user, "100100", T0, engine)
-    threads = [threading.Thread(target=linking.intercept, args=("messenger", u, "0000", T0, engine)) for u in users]
+        linking.begin(channel, user, T0, engine)
+        linking.intercept(channel, user, "100100", T0, engine)
+    threads = [threading.Thread(target=linking.intercept, args=(channel, u, "0000", T0, engine)) for u in users]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(checks) <= linking.MAX_FAILURES
+    return len(checks)
+
+
+def test_parallel_pin_messages_get_no_more_than_five_checks(engine, monkeypatch):
+    assert parallel_wrong_pins(engine, monkeypatch, "messenger") <= linking.MAX_FAILURES
     assert "bloqueada" in _try_pin("messenger", "late", "100100", "4321", T0, engine).reply
 
 

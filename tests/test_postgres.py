@@ -77,24 +77,10 @@ def test_concurrent_charges_never_lose_an_update(pg_engine):
 
 def test_parallel_pin_attempts_are_counted_atomically(pg_engine, monkeypatch):
     from bot import linking
+    from tests.test_linking import T0, _try_pin, parallel_wrong_pins
 
-    checks = []
-    real_check = linking.check_pin
-    monkeypatch.setattr(linking, "check_pin", lambda pin, stored: checks.append(pin) or real_check(pin, stored))
-    now = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
-    users = [f"pg{i}" for i in range(10)]
-    for user in users:
-        linking.begin("telegram", user, now, pg_engine)
-        linking.intercept("telegram", user, "100100", now, pg_engine)
-    threads = [threading.Thread(target=linking.intercept, args=("telegram", u, "0000", now, pg_engine)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(checks) <= linking.MAX_FAILURES
-    linking.begin("telegram", "pg-late", now, pg_engine)
-    linking.intercept("telegram", "pg-late", "100100", now, pg_engine)
-    assert "bloqueada" in linking.intercept("telegram", "pg-late", "4321", now, pg_engine).reply
+    assert parallel_wrong_pins(pg_engine, monkeypatch, "telegram") <= linking.MAX_FAILURES
+    assert "bloqueada" in _try_pin("telegram", "pg-late", "100100", "4321", T0, pg_engine).reply
 
 
 def test_a_retried_delivery_is_handled_once_across_replicas(pg_engine):

@@ -3,7 +3,8 @@
 Features, each TF-IDF weighted (scikit-learn):
 * words and word pairs of the folded text (`bot.language.fold`);
 * character n-grams (1–5, inside word boundaries) of the folded text, for typos;
-* spaCy lemmas from the tokenizer ("gasté", "gastaron" → "gastar");
+* spaCy lemmas from the tokenizer ("gasté", "gastaron" → "gastar"), as words
+  and as character n-grams (2–5);
 * concept tokens (`bot.language.concepts`): domain words and our period and
   extension grammars.
 
@@ -35,17 +36,19 @@ from bot.language import concepts, fold
 
 logger = logging.getLogger(__name__)
 
-FEATURES = ("words", "chars", "lemmas", "concepts")
+FEATURES = ("words", "chars", "lemmas", "lemma_chars", "concepts")
 MODEL_FILE = "intent_classifier.skops"
 
 
 def feature_texts(message: Message) -> Dict[str, str]:
-    """The four views of a message that the vectorizers read."""
+    """The views of a message that the vectorizers read."""
     text = message.get(TEXT) or ""
     tokens = message.get(TOKENS_NAMES[TEXT]) or []
     lemmas = " ".join(t.lemma or t.text for t in tokens) or text
     folded = fold(text)
-    return {"words": folded, "chars": folded, "lemmas": fold(lemmas), "concepts": concepts(text)}
+    folded_lemmas = fold(lemmas)
+    return {"words": folded, "chars": folded, "lemmas": folded_lemmas, "lemma_chars": folded_lemmas,
+            "concepts": concepts(text)}
 
 
 class IntentModel:
@@ -55,12 +58,14 @@ class IntentModel:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
-        self.vectorizers = {
+        every = {
             "words": TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\w+|[?¿]"),
             "chars": TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True),
             "lemmas": TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+            "lemma_chars": TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
             "concepts": TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True),
         }
+        self.vectorizers = {name: every[name] for name in config["views"]}
         self.classifier = LogisticRegression(
             C=config["C"], max_iter=5000, class_weight="balanced", random_state=config["random_seed"]
         )
@@ -160,7 +165,9 @@ class PrepagoIntentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"C": 30.0, "random_seed": 7, "ranking_length": 10}
+        # The views are in the config on purpose: Rasa's training cache fingerprints a
+        # component by its config, so changing them retrains it.
+        return {"C": 30.0, "random_seed": 7, "ranking_length": 10, "views": list(FEATURES)}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[IntentModel] = None) -> None:

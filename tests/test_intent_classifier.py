@@ -14,7 +14,8 @@ def _views(texts):
     # exercises the same vectorizers and weights.
     from bot.language import concepts, fold
 
-    return [{"words": fold(t), "chars": fold(t), "lemmas": fold(t), "concepts": concepts(t)} for t in texts]
+    return [{"words": fold(t), "chars": fold(t), "lemmas": fold(t), "lemma_chars": fold(t), "concepts": concepts(t)}
+            for t in texts]
 
 
 @pytest.fixture(scope="module")

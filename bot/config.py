@@ -27,20 +27,18 @@ class Settings:
     pin_pepper: str | None = None
 
     def require_pin_pepper(self) -> str:
-        if not self.pin_pepper or len(self.pin_pepper) < 32:
-            raise ConfigError(
-                "PREPAGO_PIN_PEPPER must be set to a random string of at least "
-                "32 characters (`make run` generates one into .env)."
-            )
-        return self.pin_pepper
+        return _secret("PREPAGO_PIN_PEPPER", self.pin_pepper)
 
     def require_jwt_secret(self) -> str:
-        if not self.jwt_secret or len(self.jwt_secret) < 32:
-            raise ConfigError(
-                "PREPAGO_JWT_SECRET must be set to a random string of at least "
-                "32 characters (`make run` generates one into .env)."
-            )
-        return self.jwt_secret
+        return _secret("PREPAGO_JWT_SECRET", self.jwt_secret)
+
+
+def _secret(name: str, value: str | None) -> str:
+    if not value or len(value) < 32:
+        raise ConfigError(
+            f"{name} must be set to a random string of at least 32 characters (`make run` generates one into .env)."
+        )
+    return value
 
 
 def settings() -> Settings:

@@ -19,6 +19,10 @@ MAX_MESSAGE_CHARS = 2000
 # rather than its /payload), so history shows what they chose.
 DISPLAY_KEY = "display_text"
 _SESSION_RE = re.compile(r"[A-Za-z0-9_-]{8,128}")  # fullmatch: "$" would accept a trailing newline
+# The client's id for one message, so a retry after a lost reply (a replica
+# died mid-turn) is answered from the conversation instead of twice.
+MESSAGE_ID_KEY = "prepago_message_id"
+_MESSAGE_ID_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 EMPTY_MESSAGE = "No recibí ningún texto. ¿En qué te puedo ayudar con tu Cuenta de Prepago?"
 TOO_LONG = (
@@ -69,6 +73,15 @@ def bind_messaging(channel: str, user_id: str, linked_account: Optional[str]) ->
     cfg = settings()
     who = Identity(linked_account, None if linked_account else UNLINKED, subject=f"{channel}:{user_id}")
     return Binding(channel_conversation_id(cfg, channel, user_id), who)
+
+
+def message_key(value: Any) -> Optional[dict[str, str]]:
+    """Metadata for the client's message id, if it sent one (optional everywhere)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _MESSAGE_ID_RE.fullmatch(value):
+        raise BadRequest("message_id must be 8-64 characters of [A-Za-z0-9_-]")
+    return {MESSAGE_ID_KEY: value}
 
 
 def screen_text(text: Any) -> Optional[str]:

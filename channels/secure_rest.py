@@ -1,6 +1,9 @@
 """REST channel with verified identity: POST /webhooks/prepago/webhook.
 
-Body: {"session": "<client conversation key>", "message": "<text>"}.
+Body: {"session": "<client conversation key>", "message": "<text>",
+       "message_id": "<optional client id of this message>"}.
+With a message id, sending the same message again (after a timeout or a
+502) returns the same answer instead of a second one (channels/replay.py).
 Header: `Authorization: Bearer <customer JWT>` (optional: without it the
 assistant answers the FAQ and explains how to sign in).
 Unlike Rasa's RestInput, the client never chooses the conversation id.
@@ -14,7 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.guard import BadRequest, bind, screen_text
+from channels.guard import BadRequest, bind, message_key, screen_text
 from channels.limits import MESSAGES, TOO_FAST
 from channels.turns import run_turn
 
@@ -48,6 +51,7 @@ class SecureRestInput(InputChannel):
                 return response.json({"error": "El cuerpo debe ser un objeto JSON."}, status=400)
             try:
                 binding = bind(bearer_token(request), body.get("session"))
+                key = message_key(body.get("message_id"))
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
             if not await MESSAGES.allow(binding.sender_id):
@@ -55,6 +59,6 @@ class SecureRestInput(InputChannel):
             polite = screen_text(body.get("message"))
             if polite is not None:
                 return response.json({"messages": [{"recipient_id": binding.sender_id, "text": polite}]})
-            return response.json({"messages": await run_turn(on_new_message, body["message"], binding, self.name())})
+            return response.json({"messages": await run_turn(on_new_message, body["message"], binding, self.name(), key)})
 
         return hook

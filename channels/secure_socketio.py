@@ -6,6 +6,13 @@ client session key when connecting (`auth: {token, session}`); the server
 derives the conversation from the verified account, joins the socket to that
 room only, and replays that conversation's history on reconnect.
 
+Across replicas (`bot cluster`), `redis_url` turns on python-socketio's
+Redis client manager: an emit to a conversation's room from any replica (a
+reply, a `trigger_intent`, an agent's message) reaches the socket wherever it
+is connected. The load balancer keeps each socket on one replica (sticky
+cookie) and the widget reconnects through it when that replica dies; the
+history comes from the shared tracker store.
+
 python-socketio is pinned to 5.9 (enter_room became a coroutine in 5.10 and
 Rasa 3.6 calls it without await: RasaHQ/rasa#13027); `_maybe_await` keeps
 this channel correct on either side of that change.
@@ -23,9 +30,9 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
-from channels.guard import DISPLAY_KEY, BadRequest, bind, screen_text
+from channels.guard import DISPLAY_KEY, MESSAGE_ID_KEY, BadRequest, bind, message_key, screen_text
 from channels.limits import MESSAGES, TOO_FAST
 from channels.turns import run_turn
 
@@ -49,8 +56,9 @@ def history_of(events, limit: int = HISTORY_LIMIT) -> list[dict]:
     items: list[dict] = []
     for event in events:
         if isinstance(event, UserUttered) and event.text is not None:
-            shown = (event.metadata or {}).get(DISPLAY_KEY) or event.text
-            items.append({"from": "user", "text": shown})
+            metadata = event.metadata or {}
+            items.append({"from": "user", "text": metadata.get(DISPLAY_KEY) or event.text,
+                          "id": metadata.get(MESSAGE_ID_KEY)})
         elif isinstance(event, BotUttered) and (event.text or event.data.get("buttons")):
             buttons = [{"title": b.get("title"), "payload": b.get("payload")} for b in event.data.get("buttons") or []]
             items.append({"from": "bot", "text": event.text or "", "buttons": buttons})
@@ -68,18 +76,24 @@ class SecureSocketIOInput(InputChannel):
         return cls(
             socketio_path=credentials.get("socketio_path", "/socket.io"),
             cors_allowed_origins=credentials.get("cors_allowed_origins", "*"),
+            redis_url=credentials.get("redis_url") or None,  # "${VAR}" left empty: one process, no manager
+            redis_channel=credentials.get("redis_channel") or "prepago-socketio",
         )
 
-    def __init__(self, socketio_path: str = "/socket.io", cors_allowed_origins: Any = "*") -> None:
+    def __init__(self, socketio_path: str = "/socket.io", cors_allowed_origins: Any = "*",
+                 redis_url: Optional[str] = None, redis_channel: str = "prepago-socketio") -> None:
         self.socketio_path = socketio_path
         self.cors_allowed_origins = cors_allowed_origins
+        self.redis_url = redis_url
+        self.redis_channel = redis_channel
         self.sio: Optional[AsyncServer] = None
 
     def get_output_channel(self) -> Optional[SocketIOOutput]:
         return SocketIOOutput(self.sio, "bot_uttered") if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        manager = AsyncRedisManager(self.redis_url, channel=self.redis_channel) if self.redis_url else None
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins, client_manager=manager)
         hook = _AppAwareBlueprint(sio, self.socketio_path, "prepago_socketio_webhook", __name__)
         self.sio = sio
 
@@ -115,9 +129,13 @@ class SecureSocketIOInput(InputChannel):
             binding = (await sio.get_session(sid))["binding"]
             data = data if isinstance(data, dict) else {}
             text = data.get("message")
+            try:
+                key = message_key(data.get("id"))
+            except BadRequest:
+                key = None  # an id is only a retry guard; a bad one never costs the customer an answer
             if binding.identity.expires is not None and binding.identity.expires <= time.time():
                 # The token expired on an open socket: ask the widget for a fresh one; it sends this again.
-                await sio.emit("session_expired", {"message": text, "title": data.get("title")}, room=sid)
+                await sio.emit("session_expired", {"id": (key or {}).get(MESSAGE_ID_KEY)}, room=sid)
                 return
             output = SocketIOOutput(sio, "bot_uttered")
             polite = TOO_FAST if not await MESSAGES.allow(binding.sender_id) else screen_text(text)
@@ -125,12 +143,12 @@ class SecureSocketIOInput(InputChannel):
                 messages = [{"text": polite}]
             else:
                 title = data.get("title")
-                shown = {DISPLAY_KEY: title[:80]} if isinstance(title, str) and text.startswith("/") else None
-                messages = await run_turn(on_new_message, text, binding, self.name(), shown)
+                shown = {DISPLAY_KEY: title[:80]} if isinstance(title, str) and text.startswith("/") else {}
+                messages = await run_turn(on_new_message, text, binding, self.name(), {**shown, **(key or {})})
             for message in messages:
                 # Rasa renders each collected message as it would have streamed it.
                 await output.send_response(binding.sender_id, {k: v for k, v in message.items() if k != "recipient_id"})
-            await sio.emit("bot_done", {}, room=sid)
+            await sio.emit("bot_done", {"id": (key or {}).get(MESSAGE_ID_KEY)}, room=sid)
 
         return hook
 

@@ -19,15 +19,24 @@ subclass changes only those:
   store, it relies on the lock store for one writer per conversation at a
   time.
 
+* Rasa's store runs its queries on the event loop: while PostgreSQL answers,
+  the replica cannot parse, predict or answer anyone else. With `offload`
+  (the default on PostgreSQL) the queries run in a small thread pool, one
+  thread per pooled connection, and the loop goes on with other
+  conversations (measured in benchmarks/RESULTS.md, "Event loop").
+
 Same schema (`events`), same session semantics (events from the latest
 `session_started` on, by timestamp, ordered by id), so Rasa's own tools,
 the HTTP API and other replicas read exactly what Rasa would write.
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Text
 
 import sqlalchemy as sa
@@ -39,20 +48,32 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 # How many of the tracker's events are already in the table.
 _STORED = "_prepago_stored_events"
 CACHED_CONVERSATIONS = 2000
+POOL_SIZE = 5  # connections per replica, and threads when offloading (see docs/scaling.md)
 
 
 class LeanSQLTrackerStore(SQLTrackerStore):
-    def __init__(self, *args: Any, cached_conversations: int = CACHED_CONVERSATIONS, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cached_conversations: int = CACHED_CONVERSATIONS,
+                 offload: Optional[bool] = None, pool_size: int = POOL_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # sender_id -> (id of the last event this process wrote, the tracker it wrote)
         self._cache: "OrderedDict[str, tuple[int, DialogueStateTracker]]" = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._cache_size = int(cached_conversations)
+        if offload is None:
+            offload = self.engine.dialect.name != "sqlite"
+        self._executor = ThreadPoolExecutor(int(pool_size), "tracker-store") if _truthy(offload) else None
         if self.engine.dialect.name == "sqlite":
             url = self.engine.url
             self.engine.dispose()
             # One event loop thread uses them; the pool hands each to one user at a time.
             self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=4,
                                            connect_args={"check_same_thread": False})
+            self.sessionmaker.configure(bind=self.engine)
+        elif self.engine.dialect.name == "postgresql":
+            url = self.engine.url
+            self.engine.dispose()
+            # pre_ping: a replica outlives PostgreSQL restarts and idle-connection reapers.
+            self.engine = sa.create_engine(url, pool_size=int(pool_size), max_overflow=0, pool_pre_ping=True)
             self.sessionmaker.configure(bind=self.engine)
         self._table = self.SQLEvent.__table__
 
@@ -74,16 +95,32 @@ class LeanSQLTrackerStore(SQLTrackerStore):
         t = self._table
         return connection.execute(sa.select(sa.func.max(t.c.id)).where(t.c.sender_id == sender_id)).scalar()
 
+    async def _run(self, function, *args):
+        if self._executor is None:
+            return function(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        return await self._run(self._retrieve, sender_id)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        await self._run(self._save, tracker)
+
+    def _retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         with self.engine.connect() as connection:
-            cached = self._cache.get(sender_id)
+            with self._cache_lock:
+                cached = self._cache.get(sender_id)
             if cached is not None:
                 last_id, tracker = cached
                 # Unchanged in the table, and no unsaved events left by a failed turn.
                 if self._last_id(connection, sender_id) == last_id and getattr(tracker, _STORED, -1) == len(tracker.events):
-                    self._cache.move_to_end(sender_id)
+                    with self._cache_lock:
+                        if sender_id in self._cache:
+                            self._cache.move_to_end(sender_id)
                     return tracker
-                del self._cache[sender_id]
+                with self._cache_lock:
+                    self._cache.pop(sender_id, None)
             rows = connection.execute(self._session_events(sender_id)).scalars().all()
         if not rows or not self.domain:
             return None
@@ -91,8 +128,7 @@ class LeanSQLTrackerStore(SQLTrackerStore):
         setattr(tracker, _STORED, len(rows))
         return tracker
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        await self.stream_events(tracker)
+    def _save(self, tracker: DialogueStateTracker) -> None:
         with self.engine.begin() as connection:
             stored = getattr(tracker, _STORED, None)
             if stored is None:  # a tracker this store did not read (a new one, or from elsewhere)
@@ -117,10 +153,15 @@ class LeanSQLTrackerStore(SQLTrackerStore):
         self._remember(tracker, last_id, new_session=any(r["type_name"] == SessionStarted.type_name for r in rows))
 
     def _remember(self, tracker: DialogueStateTracker, last_id: Optional[int], new_session: bool) -> None:
-        self._cache.pop(tracker.sender_id, None)
-        # After a new session starts, the table's view is the new session only: read it from there.
-        if new_session or last_id is None or self._cache_size <= 0:
-            return
-        self._cache[tracker.sender_id] = (last_id, tracker)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache.pop(tracker.sender_id, None)
+            # After a new session starts, the table's view is the new session only: read it from there.
+            if new_session or last_id is None or self._cache_size <= 0:
+                return
+            self._cache[tracker.sender_id] = (last_id, tracker)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+
+def _truthy(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "on"}

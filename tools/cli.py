@@ -89,6 +89,17 @@ def cmd_serve(args) -> int:
     return serve()
 
 
+def cmd_cluster(args) -> int:
+    from tools.cluster import main as cluster_main
+
+    return cluster_main(args.cluster_args)
+
+
+def _cluster_argv(argv: list[str]) -> list[str] | None:
+    """`bot cluster …` takes its own options (tools/cluster.py parses them)."""
+    return argv[1:] if argv[:1] == ["cluster"] else None
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -100,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)
     ensure_env_file()
     load_env_file()
+    argv = sys.argv[1:] if argv is None else argv
+    cluster_argv = _cluster_argv(argv)
+    if cluster_argv is not None:
+        return cmd_cluster(argparse.Namespace(cluster_args=cluster_argv))
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -125,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_eval_nlu)
 
     sub.add_parser("serve", help="start the action server and Rasa, wait until ready").set_defaults(func=cmd_serve)
+
+    sub.add_parser("cluster", help="several Rasa replicas and action servers behind HAProxy (PostgreSQL, Redis); "
+                   "`bot cluster --help`")
 
     args = parser.parse_args(argv)
     return args.func(args)

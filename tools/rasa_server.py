@@ -1,6 +1,7 @@
 """Entry point of the Rasa server process: `python -m tools.rasa_server run ...`.
 
-It is `rasa` with three measured changes (py-spy profiles, benchmarks/NOTES.md):
+It is `rasa` with three measured changes (py-spy profiles, benchmarks/NOTES.md)
+and one for replicas (4):
 
 1. `RemoteAction` checks every action-server reply with `jsonschema.validate()`,
    which first re-validates the schema itself against the Draft 2020-12
@@ -16,6 +17,9 @@ It is `rasa` with three measured changes (py-spy profiles, benchmarks/NOTES.md):
    of `Event`, for every event: 7.5% of the Rasa process's CPU under load.
    The class of a type name never changes once it is found, so it is looked up
    once per name (unknown names still go to Rasa's own lookup and its errors).
+4. A message that carries the client's message id and is already in the
+   conversation is answered from the stored turn, not processed again
+   (`channels/replay.py`): a retry after a replica died never answers twice.
 """
 from __future__ import annotations
 
@@ -77,13 +81,17 @@ def _cached_event_classes(resolve):
 
 def install() -> None:
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
     from rasa.shared.core.events import Event
+
+    from channels.replay import idempotent
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
     RemoteAction._validate_action_result = validate_action_result
     event.listen(Engine, "connect", _sqlite_wal)
     Event.resolve_by_type = staticmethod(_cached_event_classes(Event.resolve_by_type))
+    MessageProcessor.handle_message = idempotent(MessageProcessor.handle_message)
 
 
 def main() -> None:

@@ -36,6 +36,8 @@ CHANNEL_ENV_VARS = (
     "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_NUMBER", "PREPAGO_WHATSAPP_WEBHOOK_URL",
     "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
     "MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_APP_SECRET", "MESSENGER_VERIFY_TOKEN",
+    # Empty: one process. Set by `bot cluster`: socket.io emits reach every replica.
+    "PREPAGO_SOCKETIO_REDIS_URL", "PREPAGO_SOCKETIO_REDIS_CHANNEL",
 )
 
 
@@ -43,6 +45,7 @@ READY_LABELS = {
     "actions": "servidor de acciones listo",
     "rasa": "Rasa listo (modelo cargado)",
     "web": "página demo lista",
+    "haproxy": "HAProxy listo (balanceador)",
 }
 
 
@@ -109,6 +112,62 @@ def _wait_for(url: str, process: subprocess.Popen, deadline: float) -> bool:
     return False
 
 
+def child_env(env: Optional[dict[str, str]] = None) -> dict[str, str]:
+    """The environment of every server we start; refuses to start one with an open API."""
+    merged = {**dict.fromkeys(CHANNEL_ENV_VARS, ""), **os.environ, **QUIET_ENV, **(env or {})}
+    for secret in ("RASA_API_TOKEN", "PREPAGO_ACTION_TOKEN"):
+        if not merged.get(secret):
+            raise RuntimeError(f"{secret} must be set: neither Rasa's API nor the action server is ever left open.")
+    merged["SANIC_HOST"] = "127.0.0.1"  # rasa-sdk's action server binds here
+    return merged
+
+
+def rasa_command(model: Path, port: int, endpoints: Path, credentials: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "tools.rasa_server", "run", "--model", str(model), "--port", str(port),
+        # The API token reaches Rasa through the environment (tools.rasa_server), never
+        # the command line, which every local user can read with `ps`.
+        "--interface", "127.0.0.1", "--enable-api",
+        # No --cors: no browser calls Rasa's HTTP routes (the widget uses socket.io, which checks its own origins).
+        "--endpoints", str(endpoints), "--credentials", str(credentials),
+    ]
+
+
+def actions_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "actions.server", "--port", str(port)]
+
+
+def launch(stack: "Stack", name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    log = open(os.open(stack.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w")
+    stack.processes[name] = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True, umask=0o077,  # the tracker store and logs they create are private
+    )
+    return stack.processes[name]
+
+
+def wait_ready(stack: "Stack", checks: dict[str, str], timeout: float, progress=None) -> None:
+    deadline = started = time.monotonic()
+    deadline += timeout
+    for name, url in checks.items():
+        if not _wait_for(url, stack.processes[name], deadline):
+            raise RuntimeError(f"{name} did not start; last log lines:\n{stack.log_tail(name)}")
+        if progress:
+            label = READY_LABELS.get(name) or READY_LABELS.get(name.rstrip("0123456789"), name)
+            progress(f"  ✔ {label} ({time.monotonic() - started:.1f} s)")
+
+
+def stop_all(stack: "Stack") -> None:
+    for process in stack.processes.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in stack.processes.values():
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 def _private(folder: Path) -> None:
     """Only this user may read the folder: databases, logs (a PIN hash, tokens in a trace)."""
     folder.chmod(0o700)
@@ -134,56 +193,29 @@ def running_stack(
     stack = Stack(ports or Ports(), log_dir or PROJECT_ROOT / "var" / "logs")
     stack.log_dir.mkdir(parents=True, exist_ok=True)
     _private(stack.log_dir.parent)
-    child_env = {**dict.fromkeys(CHANNEL_ENV_VARS, ""), **os.environ, **QUIET_ENV, **(env or {})}
-    for secret in ("RASA_API_TOKEN", "PREPAGO_ACTION_TOKEN"):
-        if not child_env.get(secret):
-            raise RuntimeError(f"{secret} must be set: neither Rasa's API nor the action server is ever left open.")
+    environment = child_env(env)
     commands = {
-        "actions": [sys.executable, "-m", "actions.server", "--port", str(stack.ports.actions)],
-        "rasa": [
-            sys.executable, "-m", "tools.rasa_server", "run", "--model", str(model), "--port", str(stack.ports.rasa),
-            # The API token reaches Rasa through the environment (tools.rasa_server), never
-            # the command line, which every local user can read with `ps`.
-            "--interface", "127.0.0.1", "--enable-api",
-            # No --cors: no browser calls Rasa's HTTP routes (the widget uses socket.io, which checks its own origins).
-            "--endpoints", str(endpoints), "--credentials", str(credentials),
-        ],
+        "actions": actions_command(stack.ports.actions),
+        "rasa": rasa_command(model, stack.ports.rasa, endpoints, credentials),
+    }
+    checks = {
+        "actions": f"http://127.0.0.1:{stack.ports.actions}/health",
+        "rasa": f"{stack.rasa_url}/webhooks/prepago_socketio/",
     }
     if stack.ports.web:
-        commands["web"] = [
-            sys.executable, "-m", "tools.webdemo", "--port", str(stack.ports.web), "--rasa-url", stack.rasa_url,
-        ]
-    child_env["SANIC_HOST"] = "127.0.0.1"  # rasa-sdk's action server binds here
+        commands["web"] = webdemo_command(stack.ports.web, stack.rasa_url)
+        checks["web"] = f"http://127.0.0.1:{stack.ports.web}/config.js"
     try:
         for name, command in commands.items():
-            log = open(os.open(stack.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w")
-            stack.processes[name] = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, umask=0o077,  # the tracker store and logs they create are private
-            )
-        deadline = time.monotonic() + timeout
-        checks = {
-            "actions": f"http://127.0.0.1:{stack.ports.actions}/health",
-            "rasa": f"{stack.rasa_url}/webhooks/prepago_socketio/",
-        }
-        if stack.ports.web:
-            checks["web"] = f"http://127.0.0.1:{stack.ports.web}/config.js"
-        started = time.monotonic()
-        for name, url in checks.items():
-            if not _wait_for(url, stack.processes[name], deadline):
-                raise RuntimeError(f"{name} did not start; last log lines:\n{stack.log_tail(name)}")
-            if progress:
-                progress(f"  ✔ {READY_LABELS.get(name, name)} ({time.monotonic() - started:.1f} s)")
+            launch(stack, name, command, environment)
+        wait_ready(stack, checks, timeout, progress)
         yield stack
     finally:
-        for process in stack.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in stack.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_all(stack)
+
+
+def webdemo_command(port: int, rasa_url: str) -> list[str]:
+    return [sys.executable, "-m", "tools.webdemo", "--port", str(port), "--rasa-url", rasa_url]
 
 
 def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:

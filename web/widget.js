@@ -7,6 +7,11 @@
  * conversation that is and replays its history, so a reload keeps the chat and
  * a shared computer never shows the previous customer's messages.
  *
+ * Each message carries a random id and stays "unanswered" until the server
+ * says it is done. After a reconnect (the server, or its replica, went away)
+ * the history shows which of them the server already answered; the others
+ * are sent again with the same id, and the server never answers one twice.
+ *
  * Every text is put in the page with textContent/createTextNode, never as HTML.
  */
 (function () {
@@ -97,6 +102,7 @@
     this.socket = null;
     this.wasOffline = false;
     this.replyTimer = null;
+    this.unanswered = [];  // {id, message, title} sent and not yet answered
     this.build(options.container || document.body);
     this.connect();
   }
@@ -157,6 +163,7 @@
     this.socket = window.io(this.socketUrl, {
       path: this.socketPath,
       transports: ["websocket", "polling"],
+      withCredentials: true,  // the load balancer's sticky cookie keeps long-polling on one replica
       auth: { token: this.token, session: sessionKey() }
     });
     this.socket.on("connect", function () {
@@ -168,22 +175,21 @@
     this.socket.on("connect_error", function () { self.wasOffline = true; self.setStatus(TEXT.offline, true); });
     this.socket.on("session_confirm", function (info) { self.onSession(info || {}); });
     this.socket.on("bot_uttered", function (message) { self.addBot(message || {}); });
-    this.socket.on("bot_done", function () { self.setTyping(false); });
-    this.socket.on("session_expired", function (pending) { self.renew(pending || {}); });
+    this.socket.on("bot_done", function (info) { self.answered((info || {}).id); });
+    this.socket.on("session_expired", function (pending) { self.renew((pending || {}).id); });
   };
 
-  /* The token expired while the chat was open: get a fresh one from the host page,
-     reconnect, and send the pending message again. Without one, say so. */
-  Chat.prototype.renew = function (pending) {
+  /* The token expired while the chat was open: get a fresh one from the host page and
+     reconnect; the message stays unanswered, so it is sent again. Without one, say so. */
+  Chat.prototype.renew = function (id) {
     var self = this;
-    var expired = function () { self.setTyping(false); self.setStatus(TEXT.expired, true); self.addBot({ text: TEXT.expiredReply }); };
+    var expired = function () { self.answered(id); self.setStatus(TEXT.expired, true); self.addBot({ text: TEXT.expiredReply }); };
     if (!this.getToken) return expired();
     Promise.resolve()
       .then(function () { return self.getToken(); })
       .then(function (token) {
         if (!token) return expired();
         self.token = token;
-        self.pending = pending;
         self.connect();
       }, expired);
   };
@@ -202,16 +208,24 @@
       : info.auth_error === "invalid" ? TEXT.invalid : TEXT.anonymous;
     this.setStatus(who, !info.signed_in && !!info.auth_error);
     var history = info.history || [];
-    if (!history.length) this.addBot({ text: TEXT.greeting });
+    var stored = {};
+    if (!history.length && !this.unanswered.length) this.addBot({ text: TEXT.greeting });
     history.forEach(function (item) {
-      if (item.from === "user") this.addUser(item.text);
-      else this.addBot({ text: item.text, quick_replies: item.buttons });
+      if (item.from === "user") {
+        this.addUser(item.text);
+        if (item.id) stored[item.id] = true;
+      } else {
+        this.addBot({ text: item.text, quick_replies: item.buttons });
+      }
     }, this);
-    if (this.pending && this.pending.message) {  // sent while the old token expired
-      var pending = this.pending;
-      this.pending = null;
-      this.send(pending.message, pending.title || undefined);
-    }
+    // Messages the server never stored are sent again; stored ones were answered above.
+    var waiting = this.unanswered;
+    this.unanswered = waiting.filter(function (item) { return !stored[item.id]; });
+    this.unanswered.forEach(function (item) {
+      this.addUser(item.title || item.message);
+      this.emitMessage(item);
+    }, this);
+    this.setTyping(this.unanswered.length > 0);
   };
 
   Chat.prototype.setStatus = function (text, warn) {
@@ -231,11 +245,24 @@
   };
 
   Chat.prototype.send = function (text, title) {
+    var item = { id: randomKey(), message: text, title: title || null };
+    this.unanswered.push(item);
     this.addUser(title || text);
     this.setTyping(true);
-    var message = { message: text };
-    if (title) message.title = title;
-    this.socket.emit("user_uttered", message);  // buffered by socket.io while offline
+    if (this.socket.connected) this.emitMessage(item);  // offline: sent at the next session_confirm
+  };
+
+  Chat.prototype.emitMessage = function (item) {
+    var message = { message: item.message, id: item.id };
+    if (item.title) message.title = item.title;
+    this.socket.emit("user_uttered", message);
+  };
+
+  Chat.prototype.answered = function (id) {
+    var index = -1;
+    this.unanswered.forEach(function (item, i) { if (index < 0 && (item.id === id || !id)) index = i; });
+    if (index >= 0) this.unanswered.splice(index, 1);
+    if (!this.unanswered.length) this.setTyping(false);
   };
 
   Chat.prototype.addUser = function (text) {

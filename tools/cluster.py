@@ -1,0 +1,316 @@
+"""Several Rasa replicas and action servers behind HAProxy, on this machine.
+
+`bot cluster --replicas 2` (`make run-cluster`) is the production topology
+on loopback, used by the tests and the benchmarks too:
+
+    HAProxy :5005 ──▶ Rasa replicas :5101… (one Sanic worker each)
+           :5055 ──▶ action servers :5151…
+    shared: PostgreSQL (tracker store, account store), Redis (conversation
+    locks, socket.io's client manager)
+
+A replica keeps nothing of its own that another needs: conversations are in
+PostgreSQL, the conversation lock and socket.io's rooms in Redis, and each
+load balancer check answers from the replica's own HTTP server.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import time
+import urllib.parse
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+from bot.config import PROJECT_ROOT
+from tools.serve import (Stack, _private, actions_command, child_env, launch, rasa_command, stop_all,
+                         wait_ready, webdemo_command)
+
+HAPROXY_TEMPLATE = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg.in"
+COMPOSE_HAPROXY = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg"
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/prepago"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Loopback ports: the load balancer keeps the single-process ports, so the
+# widget, `bot chat` and the demo page work the same against either.
+LB_PORT, ACTIONS_LB_PORT, WEB_PORT = 5005, 5055, 8080
+FIRST_REPLICA_PORT, FIRST_ACTIONS_PORT = 5101, 5151
+CHECK = "check inter 1s fall 2 rise 2"  # a dead replica is out of rotation within ~2 s
+
+ENDPOINTS_TEMPLATE = """\
+# Written by tools.cluster: replicas share PostgreSQL and Redis.
+action_endpoint:
+  url: "http://127.0.0.1:{actions_port}/webhook"
+  headers:
+    X-Prepago-Action-Token: ${{PREPAGO_ACTION_TOKEN}}  # unquoted: Rasa expands it
+  enable_selective_domain: true
+
+tracker_store:
+  type: stores.tracker_store.LeanSQLTrackerStore
+  dialect: "postgresql"
+  url: "{pg_host}"
+  port: {pg_port}
+  db: "{pg_db}"
+  username: "{pg_user}"
+  password: "{pg_password}"
+  login_db: "postgres"  # creates the database on first start
+  pool_size: 5
+
+lock_store:
+  type: stores.lock_store.AtomicRedisLockStore
+  url: "{redis_url}"
+  key_prefix: "{key_prefix}"
+  lock_lifetime: 5
+"""
+
+
+def render_haproxy(rasa_servers: list[str], action_servers: list[str], bind: str, rasa_port: int,
+                   actions_port: int, global_extra: str = "", cookie_extra: str = "") -> str:
+    def lines(servers: list[str], sticky: bool = False) -> str:
+        return "\n".join(f"    {line}" + (f" cookie {line.split()[1]}" if sticky and line.startswith("server ") else "")
+                         for line in servers)
+
+    return HAPROXY_TEMPLATE.read_text().format(
+        bind=bind, rasa_port=rasa_port, actions_port=actions_port, global_extra=global_extra,
+        cookie_extra=cookie_extra, rasa_servers=lines(rasa_servers),
+        rasa_sticky_servers=lines(rasa_servers, sticky=True), action_servers=lines(action_servers),
+    )
+
+
+def compose_haproxy() -> str:
+    """The same balancer for docker compose: replicas found through Docker's DNS."""
+    return render_haproxy(
+        [f"server-template rasa 1-8 rasa:5005 {CHECK} resolvers docker init-addr none"],
+        [f"server-template actions 1-8 actions:5055 {CHECK} resolvers docker init-addr none"],
+        bind="*", rasa_port=5005, actions_port=5055,
+        global_extra=("\nresolvers docker\n    nameserver dns 127.0.0.11:53\n    hold valid 5s\n"),
+        # server-template cannot name each server's cookie: HAProxy derives them from this key.
+        cookie_extra=" dynamic\n    dynamic-cookie-key \"${PREPAGO_HAPROXY_COOKIE_KEY}\"",
+    )
+
+
+@dataclass
+class ClusterPorts:
+    lb: int = LB_PORT
+    actions_lb: int = ACTIONS_LB_PORT
+    web: Optional[int] = WEB_PORT
+    replicas: list[int] = field(default_factory=lambda: [FIRST_REPLICA_PORT, FIRST_REPLICA_PORT + 1])
+    actions: list[int] = field(default_factory=lambda: [FIRST_ACTIONS_PORT])
+
+    @classmethod
+    def default(cls, replicas: int, action_servers: int) -> "ClusterPorts":
+        return cls(replicas=[FIRST_REPLICA_PORT + i for i in range(replicas)],
+                   actions=[FIRST_ACTIONS_PORT + i for i in range(action_servers)])
+
+
+class Cluster(Stack):
+    """A running cluster; `ports.rasa` is the load balancer, so it drives like one stack."""
+
+    cluster_ports: ClusterPorts
+
+    def replica_names(self) -> list[str]:
+        return [f"rasa{i + 1}" for i in range(len(self.cluster_ports.replicas))]
+
+    def replica_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.cluster_ports.replicas[self.replica_names().index(name)]}"
+
+    def kill(self, name: str) -> None:
+        """kill -9 one process (tests: a replica dying mid-conversation)."""
+        process = self.processes[name]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def pg_parts(url: str) -> dict[str, object]:
+    parsed = urllib.parse.urlsplit(url)
+    return {"pg_host": parsed.hostname or "127.0.0.1", "pg_port": parsed.port or 5432,
+            "pg_db": parsed.path.lstrip("/") or "prepago", "pg_user": urllib.parse.unquote(parsed.username or "postgres"),
+            "pg_password": urllib.parse.unquote(parsed.password or "")}
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database of `url` if it does not exist (the account store's)."""
+    import sqlalchemy as sa
+
+    parts = pg_parts(url)
+    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                        {"n": parts["pg_db"]}).scalar()
+            if not exists:
+                connection.execute(sa.text(f'CREATE DATABASE "{parts["pg_db"]}"'))
+    finally:
+        admin.dispose()
+
+
+def check_services(database_url: str, redis_url: str) -> Optional[str]:
+    """None if PostgreSQL and Redis answer; otherwise what to do, in Spanish."""
+    import redis
+    import sqlalchemy as sa
+
+    problems = []
+    engine = sa.create_engine(sa.engine.make_url(database_url).set(database="postgres"))
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:  # noqa: BLE001 - reported to the operator
+        problems.append(f"PostgreSQL no responde en {engine.url.host}:{engine.url.port or 5432} ({type(exc).__name__}). "
+                        "Arráncalo (p. ej. `docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15`) "
+                        "o indica otro con --database-url.")
+    finally:
+        engine.dispose()
+    try:
+        redis.Redis.from_url(redis_url, socket_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"Redis no responde en {redis_url} ({type(exc).__name__}). "
+                        "Arráncalo (p. ej. `redis-server --daemonize yes`) o indica otro con --redis-url.")
+    if not shutil.which("haproxy"):
+        problems.append("Falta HAProxy: `sudo apt-get install haproxy` (o `brew install haproxy`).")
+    return "\n".join(problems) or None
+
+
+@contextmanager
+def running_cluster(
+    model: Path,
+    ports: ClusterPorts,
+    work: Path,
+    database_url: str = DEFAULT_DATABASE_URL,
+    tracker_db_url: Optional[str] = None,
+    redis_url: str = DEFAULT_REDIS_URL,
+    key_prefix: str = "prepago",
+    env: Optional[dict[str, str]] = None,
+    credentials: Path = PROJECT_ROOT / "credentials.yml",
+    timeout: float = 240.0,
+    progress=None,
+) -> Iterator[Cluster]:
+    """Start everything, wait until the load balancer answers, stop it all after the block."""
+    from bot.db import engine_for
+    from bot.periods import today_in
+    from tools.seed import seed_demo
+
+    work.mkdir(parents=True, exist_ok=True)
+    cluster = Cluster(ports=_stack_ports(ports), log_dir=work / "logs")
+    cluster.cluster_ports = ports
+    cluster.log_dir.mkdir(parents=True, exist_ok=True)
+    _private(work)
+    ensure_database(database_url)
+    store = engine_for(database_url)
+    seed_demo(store, today_in("America/Mexico_City"))  # the demo accounts, history ending yesterday
+    store.dispose()
+    endpoints = work / "endpoints.yml"
+    endpoints.write_text(ENDPOINTS_TEMPLATE.format(
+        actions_port=ports.actions_lb, redis_url=redis_url, key_prefix=key_prefix,
+        **pg_parts(tracker_db_url or database_url)))
+    haproxy_cfg = work / "haproxy.cfg"
+    haproxy_cfg.write_text(render_haproxy(
+        [f"server rasa{i + 1} 127.0.0.1:{p} {CHECK}" for i, p in enumerate(ports.replicas)],
+        [f"server actions{i + 1} 127.0.0.1:{p} {CHECK}" for i, p in enumerate(ports.actions)],
+        bind="127.0.0.1", rasa_port=ports.lb, actions_port=ports.actions_lb))
+    environment = child_env({
+        "PREPAGO_DATABASE_URL": database_url,
+        "PREPAGO_SOCKETIO_REDIS_URL": redis_url,
+        # The socket.io channel's Redis pub/sub channel: clusters sharing a Redis stay apart.
+        "PREPAGO_SOCKETIO_REDIS_CHANNEL": f"{key_prefix}-socketio",
+        **(env or {}),
+    })
+    checks: dict[str, str] = {}
+    try:
+        for i, port in enumerate(ports.actions):
+            launch(cluster, f"actions{i + 1}", actions_command(port), environment)
+            checks[f"actions{i + 1}"] = f"http://127.0.0.1:{port}/health"
+        for i, port in enumerate(ports.replicas):
+            launch(cluster, f"rasa{i + 1}", rasa_command(model, port, endpoints, credentials), environment)
+            checks[f"rasa{i + 1}"] = f"http://127.0.0.1:{port}/webhooks/prepago_socketio/"
+        launch(cluster, "haproxy", ["haproxy", "-W", "-db", "-f", str(haproxy_cfg)], environment)
+        checks["haproxy"] = f"http://127.0.0.1:{ports.lb}/webhooks/prepago/"
+        if ports.web:
+            launch(cluster, "web", webdemo_command(ports.web, cluster.rasa_url), environment)
+            checks["web"] = f"http://127.0.0.1:{ports.web}/config.js"
+        wait_ready(cluster, checks, timeout, progress)
+        _wait_all_up(cluster, timeout=20)
+        yield cluster
+    finally:
+        stop_all(cluster)
+
+
+def _stack_ports(ports: ClusterPorts):
+    from tools.serve import Ports
+
+    return Ports(rasa=ports.lb, actions=ports.actions_lb, web=ports.web)
+
+
+def _wait_all_up(cluster: Cluster, timeout: float) -> None:
+    """HAProxy marks a server up only after `rise` checks: wait until it routes to every replica."""
+    import urllib.request
+
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(seen) < len(cluster.cluster_ports.replicas):
+        try:
+            with urllib.request.urlopen(f"{cluster.rasa_url}/webhooks/prepago/", timeout=2) as reply:
+                seen.add(reply.headers.get("X-Prepago-Replica", ""))
+        except OSError:
+            pass
+        time.sleep(0.1)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    from bot.identity import issue_token
+    from bot.config import settings
+
+    parser = argparse.ArgumentParser(prog="bot cluster", description="Réplicas de Rasa detrás de HAProxy.")
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--action-servers", type=int, default=1)
+    parser.add_argument("--database-url", default=os.environ.get("PREPAGO_CLUSTER_DATABASE_URL", DEFAULT_DATABASE_URL))
+    parser.add_argument("--redis-url", default=os.environ.get("PREPAGO_CLUSTER_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--render-compose", action="store_true",
+                        help="write deploy/haproxy/haproxy.cfg from the template and exit")
+    args = parser.parse_args(argv)
+    if args.render_compose:
+        COMPOSE_HAPROXY.write_text(compose_haproxy())
+        print(f"Escrito {COMPOSE_HAPROXY.relative_to(PROJECT_ROOT)}")
+        return 0
+    if not 1 <= args.replicas <= 16 or not 1 <= args.action_servers <= 16:
+        print("--replicas y --action-servers van de 1 a 16.", file=sys.stderr)
+        return 2
+    problem = check_services(args.database_url, args.redis_url)
+    if problem:
+        print(f"No se pudo iniciar el clúster:\n{problem}", file=sys.stderr)
+        return 1
+    started = time.monotonic()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(0))
+    print(f"==> Iniciando {args.replicas} réplicas de Rasa, {args.action_servers} servidor(es) de acciones y HAProxy…",
+          flush=True)
+    ports = ClusterPorts.default(args.replicas, args.action_servers)
+    try:
+        with running_cluster(PROJECT_ROOT / "models" / "prepago.tar.gz", ports, PROJECT_ROOT / "var" / "cluster",
+                             args.database_url, redis_url=args.redis_url,
+                             progress=lambda line: print(line, flush=True)) as cluster:
+            print(
+                f"\n✔ Clúster listo en {time.monotonic() - started:.1f} s.\n"
+                f"  Chatea en el navegador:  {cluster.web_url}\n"
+                f"  Balanceador (HAProxy):   {cluster.rasa_url} → réplicas en "
+                + ", ".join(str(p) for p in ports.replicas) + "\n"
+                f"  Chatea en la terminal:   .venv/bin/bot chat --account 100100\n"
+                f"  Cuentas y conversaciones: {args.database_url.rsplit('@', 1)[-1]} · bloqueos y socket.io: Redis\n"
+                f"  Token demo (100100):     {issue_token(settings(), '100100')}\n"
+                f"  Registros:               {cluster.log_dir}\n"
+                "  Ctrl+C para detener.\n",
+                flush=True,
+            )
+            while all(p.poll() is None for p in cluster.processes.values()):
+                time.sleep(0.5)
+            dead = [n for n, p in cluster.processes.items() if p.poll() is not None]
+            print(f"El proceso {', '.join(dead)} terminó inesperadamente:\n{cluster.log_tail(dead[0])}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        print("\nDetenido.")
+        return 0
+    except RuntimeError as exc:
+        print(f"No se pudo iniciar: {exc}", file=sys.stderr)
+        return 1

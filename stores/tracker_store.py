@@ -101,13 +101,13 @@ class LeanSQLTrackerStore(SQLTrackerStore):
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        return await self._run(self._retrieve, sender_id)
+        return await self._run(self._read, sender_id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
-        await self._run(self._save, tracker)
+        await self._run(self._write, tracker)
 
-    def _retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    def _read(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         with self.engine.connect() as connection:
             with self._cache_lock:
                 cached = self._cache.get(sender_id)
@@ -128,7 +128,7 @@ class LeanSQLTrackerStore(SQLTrackerStore):
         setattr(tracker, _STORED, len(rows))
         return tracker
 
-    def _save(self, tracker: DialogueStateTracker) -> None:
+    def _write(self, tracker: DialogueStateTracker) -> None:
         with self.engine.begin() as connection:
             stored = getattr(tracker, _STORED, None)
             if stored is None:  # a tracker this store did not read (a new one, or from elsewhere)

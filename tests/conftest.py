@@ -89,3 +89,52 @@ def stack(trained_model, tmp_path_factory, providers):
     with running_stack(trained_model, ports, work / "logs", env, endpoints) as s:
         s.work, s.store = work, engine_for(db_url)
         yield s
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from tests.browser import launch_browser
+
+    with launch_browser() as running:
+        yield running
+
+
+# The machine's services (`.ci/run` sets these); without them the cluster tests say why they skip.
+POSTGRES_URL = os.environ.get("PREPAGO_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("PREPAGO_TEST_REDIS_URL")
+CLUSTER_DATABASE = "prepago_cluster_test"
+
+
+@pytest.fixture(scope="session")
+def cluster(trained_model, tmp_path_factory):
+    """Two Rasa replicas and one action server behind HAProxy, on PostgreSQL and Redis.
+
+    One per session: tests that kill a replica start it again before they end.
+    """
+    from sqlalchemy.engine import make_url
+
+    from tools.cluster import ClusterPorts, check_services, running_cluster
+
+    if not POSTGRES_URL or not REDIS_URL:
+        pytest.skip("set PREPAGO_TEST_POSTGRES_URL and PREPAGO_TEST_REDIS_URL (as .ci/run does) for the cluster tests")
+    database_url = make_url(POSTGRES_URL).set(database=CLUSTER_DATABASE).render_as_string(hide_password=False)
+    problem = check_services(database_url, REDIS_URL)
+    if problem:
+        pytest.fail(problem)
+    _drop_database(database_url)  # every run starts with no conversations
+    ports = ClusterPorts(lb=_free_port(), actions_lb=_free_port(), web=_free_port(),
+                         replicas=[_free_port(), _free_port()], actions=[_free_port()])
+    work = tmp_path_factory.mktemp("cluster")
+    with running_cluster(trained_model, ports, work, database_url, redis_url=REDIS_URL,
+                         key_prefix=f"test{os.getpid()}") as running:
+        running.database_url = database_url
+        yield running
+
+
+def _drop_database(url: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{CLUSTER_DATABASE}" WITH (FORCE)'))
+    admin.dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 import re
-import shutil
 
 import pytest
 
@@ -16,62 +15,24 @@ from bot.identity import issue_token
 from bot.store import get_account
 from tests.conftest import PROJECT_ROOT
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="install the test extras: make test")
-expect = playwright_api.expect
+from tests.browser import ask, expect, new_page, open_chat, sign_in  # noqa: E402 (skips without Playwright)
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
-    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 # The README's screenshot is refreshed only on request (PREPAGO_UPDATE_SCREENSHOT=1), so a
 # test run never rewrites a tracked file; otherwise it goes to the ignored tests/artifacts/.
 SCREENSHOT = (PROJECT_ROOT / "docs" / "widget.png" if os.environ.get("PREPAGO_UPDATE_SCREENSHOT")
               else PROJECT_ROOT / "tests" / "artifacts" / "widget.png")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.fail("Chromium is needed for the browser tests: `make test` installs it (scripts/ensure-chromium.sh).")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser, stack):
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(stack.web_url)
+    page = new_page(browser, stack.web_url)
     yield page
-    context.close()
+    page.context.close()
 
 
 def balance(stack, account):
     with session_scope(stack.store) as session:
         return fmt.money(get_account(session, account).balance)
-
-
-def open_chat(page):
-    page.get_by_role("button", name="Abrir el chat de soporte").click()
-    expect(page.get_by_role("dialog", name="Soporte · Cuenta de Prepago")).to_be_visible()
-
-
-def sign_in(page, account):
-    page.get_by_role("button", name=f"Entrar como cliente demo {account}").click()
-    expect(page.locator(".pc-status")).to_have_text(f"Sesión iniciada · cuenta {account}")
-
-
-def ask(page, text):
-    before = page.locator(".pc-bot").count()
-    page.get_by_label("Tu mensaje").fill(text)
-    page.get_by_label("Tu mensaje").press("Enter")
-    expect(page.locator(".pc-typing")).to_be_hidden(timeout=30000)
-    expect(page.locator(".pc-bot")).not_to_have_count(before)
-    return page.locator(".pc-log").inner_text()
 
 
 def test_page_bubble_and_spanish_greeting(page):

@@ -110,6 +110,8 @@ class Cluster(Stack):
     """A running cluster; `ports.rasa` is the load balancer, so it drives like one stack."""
 
     cluster_ports: ClusterPorts
+    commands: dict[str, tuple[list[str], dict[str, str], str]]  # name -> (command, env, health URL)
+    haproxy_socket: Path
 
     def replica_names(self) -> list[str]:
         return [f"rasa{i + 1}" for i in range(len(self.cluster_ports.replicas))]
@@ -122,6 +124,43 @@ class Cluster(Stack):
         process = self.processes[name]
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+    def restart(self, name: str, timeout: float = 120.0) -> None:
+        """Start a process again and wait until the load balancer sends it traffic."""
+        command, env, health = self.commands[name]
+        launch(self, name, command, env)
+        wait_ready(self, {name: health}, timeout)
+        deadline = time.monotonic() + 20
+        while self.server_state(name) != "UP" and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def haproxy(self, command: str) -> str:
+        """A command on HAProxy's admin socket (`show stat`, `disable server …`)."""
+        import socket
+
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(str(self.haproxy_socket))
+            connection.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def stats(self) -> list[dict[str, str]]:
+        import csv
+        import io
+
+        text = self.haproxy("show stat").lstrip("# ")
+        return list(csv.DictReader(io.StringIO(text)))
+
+    def server_state(self, name: str, backend: str = "rasa") -> Optional[str]:
+        return next((row["status"] for row in self.stats() if row["pxname"] == backend and row["svname"] == name), None)
+
+    def socket_holder(self) -> Optional[str]:
+        """The replica holding the open socket.io connections (current sessions on the sticky backend)."""
+        busy = [row["svname"] for row in self.stats()
+                if row["pxname"] == "rasa_sticky" and row["svname"].startswith("rasa") and int(row["scur"] or 0) > 0]
+        return busy[0] if len(busy) == 1 else None
 
 
 def pg_parts(url: str) -> dict[str, object]:
@@ -206,10 +245,13 @@ def running_cluster(
         actions_port=ports.actions_lb, redis_url=redis_url, key_prefix=key_prefix,
         **pg_parts(tracker_db_url or database_url)))
     haproxy_cfg = work / "haproxy.cfg"
+    cluster.haproxy_socket = work / "haproxy.sock"
     haproxy_cfg.write_text(render_haproxy(
         [f"server rasa{i + 1} 127.0.0.1:{p} {CHECK}" for i, p in enumerate(ports.replicas)],
         [f"server actions{i + 1} 127.0.0.1:{p} {CHECK}" for i, p in enumerate(ports.actions)],
-        bind="127.0.0.1", rasa_port=ports.lb, actions_port=ports.actions_lb))
+        bind="127.0.0.1", rasa_port=ports.lb, actions_port=ports.actions_lb,
+        # The admin socket, for this user only: `echo "show stat" | socat - var/cluster/haproxy.sock`.
+        global_extra=f"    stats socket {cluster.haproxy_socket} mode 600 level admin"))
     environment = child_env({
         "PREPAGO_DATABASE_URL": database_url,
         "PREPAGO_SOCKETIO_REDIS_URL": redis_url,
@@ -217,20 +259,21 @@ def running_cluster(
         "PREPAGO_SOCKETIO_REDIS_CHANNEL": f"{key_prefix}-socketio",
         **(env or {}),
     })
-    checks: dict[str, str] = {}
+    cluster.commands = {}
+    for i, port in enumerate(ports.actions):
+        cluster.commands[f"actions{i + 1}"] = (actions_command(port), environment, f"http://127.0.0.1:{port}/health")
+    for i, port in enumerate(ports.replicas):
+        cluster.commands[f"rasa{i + 1}"] = (rasa_command(model, port, endpoints, credentials), environment,
+                                            f"http://127.0.0.1:{port}/webhooks/prepago_socketio/")
+    cluster.commands["haproxy"] = (["haproxy", "-W", "-db", "-f", str(haproxy_cfg)], environment,
+                                   f"http://127.0.0.1:{ports.lb}/webhooks/prepago/")
+    if ports.web:
+        cluster.commands["web"] = (webdemo_command(ports.web, cluster.rasa_url), environment,
+                                   f"http://127.0.0.1:{ports.web}/config.js")
     try:
-        for i, port in enumerate(ports.actions):
-            launch(cluster, f"actions{i + 1}", actions_command(port), environment)
-            checks[f"actions{i + 1}"] = f"http://127.0.0.1:{port}/health"
-        for i, port in enumerate(ports.replicas):
-            launch(cluster, f"rasa{i + 1}", rasa_command(model, port, endpoints, credentials), environment)
-            checks[f"rasa{i + 1}"] = f"http://127.0.0.1:{port}/webhooks/prepago_socketio/"
-        launch(cluster, "haproxy", ["haproxy", "-W", "-db", "-f", str(haproxy_cfg)], environment)
-        checks["haproxy"] = f"http://127.0.0.1:{ports.lb}/webhooks/prepago/"
-        if ports.web:
-            launch(cluster, "web", webdemo_command(ports.web, cluster.rasa_url), environment)
-            checks["web"] = f"http://127.0.0.1:{ports.web}/config.js"
-        wait_ready(cluster, checks, timeout, progress)
+        for name, (command, env_, _) in cluster.commands.items():
+            launch(cluster, name, command, env_)
+        wait_ready(cluster, {name: health for name, (_, _, health) in cluster.commands.items()}, timeout, progress)
         _wait_all_up(cluster, timeout=20)
         yield cluster
     finally:

@@ -1,0 +1,212 @@
+"""Two Rasa replicas behind HAProxy, on PostgreSQL and Redis: the production topology.
+
+All tests share the session's `cluster` fixture (tests/conftest.py); a test
+that kills a replica starts it again before it ends.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from bot.config import settings
+from bot.identity import issue_token
+
+pytestmark = pytest.mark.cluster
+
+# Each question has an answer we can recognise, so a reply can be matched to its message.
+QUESTIONS = [
+    ("¿cuánto saldo tengo?", "El saldo de tu Cuenta de Prepago es de"),
+    ("¿cómo agrego fondos?", "Para depositar fondos a tu Cuenta de Prepago"),
+    ("hola", "¡Hola! Soy el asistente de tu Cuenta de Prepago"),
+]
+TOKEN = issue_token(settings(), "100100")
+
+
+def new_session() -> str:
+    return uuid.uuid4().hex
+
+
+def post(url: str, text: str, session: str, message_id: str | None = None, timeout: float = 60):
+    body = {"session": session, "message": text}
+    if message_id:
+        body["message_id"] = message_id
+    # A new connection per request: HAProxy balances requests, not just connections.
+    return requests.post(f"{url}/webhooks/prepago/webhook", json=body, timeout=timeout,
+                         headers={"Authorization": f"Bearer {TOKEN}", "Connection": "close"})
+
+
+def tracker(cluster, sender_id: str) -> list[dict]:
+    reply = requests.get(f"{cluster.rasa_url}/conversations/{sender_id}/tracker",
+                         params={"token": settings_token()}, timeout=30)
+    reply.raise_for_status()
+    return reply.json()["events"]
+
+
+def settings_token() -> str:
+    import os
+
+    return os.environ["RASA_API_TOKEN"]
+
+
+def turns(events: list[dict]) -> list[tuple[str, list[str], str | None]]:
+    """(user text, bot texts until the next user message, message id) per stored turn."""
+    found: list[tuple[str, list[str], str | None]] = []
+    for event in events:
+        if event["event"] == "user":
+            found.append((event["text"], [], (event.get("metadata") or {}).get("prepago_message_id")))
+        elif event["event"] == "bot" and found:
+            found[-1][1].append(event["text"])
+    return found
+
+
+def test_replicas_share_every_conversation(cluster):
+    """16 conversations at once, each alternating between the two replicas: one
+    correct reply per message, in order, and every turn in the shared store."""
+    replicas = [cluster.replica_url(name) for name in cluster.replica_names()]
+    plan = [QUESTIONS[i % len(QUESTIONS)] for i in range(6)]
+
+    def converse(n: int):
+        session, sender, replies = new_session(), None, []
+        for i, (question, _) in enumerate(plan):
+            reply = post(replicas[(n + i) % 2], question, session)  # strictly alternating
+            assert reply.status_code == 200, reply.text
+            messages = reply.json()["messages"]
+            sender = messages[0]["recipient_id"]
+            replies.append([m.get("text", "") for m in messages])
+        return sender, replies
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(converse, range(16)))
+
+    for sender, replies in results:
+        assert len(replies) == len(plan)
+        for (question, expected), answer in zip(plan, replies):
+            assert answer and answer[0].startswith(expected), (question, answer)
+        stored = turns(tracker(cluster, sender))
+        assert [text for text, _, _ in stored] == [q for q, _ in plan]
+        assert [bots for _, bots, _ in stored] == replies
+
+
+def test_a_replica_killed_mid_run_loses_and_repeats_nothing(cluster):
+    """kill -9 a replica while 16 conversations talk through the load balancer:
+    every message is answered exactly once and every history is complete."""
+    plan = [QUESTIONS[i % len(QUESTIONS)] for i in range(8)]
+    halfway = threading.Barrier(17, timeout=120)
+    served_by: dict[str, set] = {}
+
+    def converse(n: int):
+        session, sender, replies, retries = new_session(), None, [], 0
+        for i, (question, _) in enumerate(plan):
+            if i == 3:
+                halfway.wait()  # the replica dies now, with the next turns in flight
+            message_id = f"m{n:02d}-{i:02d}-{session[:12]}"
+            for attempt in itertools.count():
+                try:
+                    reply = post(cluster.rasa_url, question, session, message_id, timeout=30)
+                    if reply.status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                # A client's retry, same message id; HAProxy already retried inside.
+                retries += 1
+                assert attempt < 5, f"message {i} of conversation {n} was never answered"
+                time.sleep(0.5)
+            served_by.setdefault(n, set()).add(reply.headers.get("X-Prepago-Replica"))
+            messages = reply.json()["messages"]
+            sender = messages[0]["recipient_id"]
+            replies.append([m.get("text", "") for m in messages])
+        return sender, replies, retries
+
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(converse, n) for n in range(16)]
+        halfway.wait()
+        time.sleep(0.05)  # let the next turns reach both replicas
+        cluster.kill("rasa1")
+        results = [f.result() for f in futures]
+    try:
+        for sender, replies, _ in results:
+            for (question, expected), answer in zip(plan, replies):
+                assert answer and answer[0].startswith(expected), (question, answer)
+            stored = turns(tracker(cluster, sender))
+            assert [text for text, _, _ in stored] == [q for q, _ in plan], "a turn was lost or stored twice"
+            ids = [message_id for _, _, message_id in stored]
+            assert len(ids) == len(set(ids)) == len(plan)
+            assert [bots for _, bots, _ in stored] == replies
+        # After the kill everything went to the survivor.
+        assert any("rasa1" in replicas for replicas in served_by.values())
+        assert all("rasa2" in replicas for replicas in served_by.values())
+    finally:
+        cluster.restart("rasa1")
+    assert cluster.server_state("rasa1") == "UP"
+
+
+def test_a_retried_message_is_answered_from_the_stored_turn(cluster):
+    """The same message id sent to both replicas: one stored turn, the same answer."""
+    session, message_id = new_session(), f"retry-{uuid.uuid4().hex[:16]}"
+    first = post(cluster.replica_url("rasa1"), "¿cuánto saldo tengo?", session, message_id).json()["messages"]
+    again = post(cluster.replica_url("rasa2"), "¿cuánto saldo tengo?", session, message_id).json()["messages"]
+    assert again == first
+    stored = turns(tracker(cluster, first[0]["recipient_id"]))
+    assert [message_id for _, _, message_id in stored] == [message_id]
+
+
+def test_two_replicas_at_the_same_instant_take_turns(cluster):
+    """Two messages of one conversation reach both replicas at once, 10 times:
+    the lock store serialises them, so no turn interleaves with another."""
+    replicas = [cluster.replica_url(name) for name in cluster.replica_names()]
+    session = new_session()
+    post(replicas[0], "hola", session)  # the conversation exists before the race
+    start = threading.Barrier(2)
+
+    def send(url: str, text: str):
+        start.wait()
+        return post(url, text, session)
+
+    sent = []
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(10):
+            a, b = pool.submit(send, replicas[0], QUESTIONS[0][0]), pool.submit(send, replicas[1], QUESTIONS[1][0])
+            for future, (_, expected) in ((a, QUESTIONS[0]), (b, QUESTIONS[1])):
+                messages = future.result().json()["messages"]
+                assert messages[0]["text"].startswith(expected)
+            sent += [QUESTIONS[0][0], QUESTIONS[1][0]]
+            sender = messages[0]["recipient_id"]
+
+    events = tracker(cluster, sender)
+    stored = turns(events)
+    assert sorted(text for text, _, _ in stored[1:]) == sorted(sent)
+    for text, bots, _ in stored[1:]:
+        assert bots and bots[0].startswith(dict(QUESTIONS)[text]), (text, bots)
+    # The proof: each turn runs from its user event (logged once the lock is held)
+    # to its last event; with both replicas on this machine's clock, no two overlap.
+    spans = []
+    for event in events:
+        if event["event"] == "user":
+            spans.append([event["timestamp"], event["timestamp"]])
+        elif spans:
+            spans[-1][1] = event["timestamp"]
+    spans.sort()
+    overlaps = [(a, b) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
+    assert not overlaps, f"{len(overlaps)} turns ran at the same time as another"
+
+
+def test_socketio_long_polling_sticks_to_one_replica(cluster):
+    """Without a websocket, every request of a socket.io session must reach the
+    replica that holds it: the balancer's cookie sends them there."""
+    http = requests.Session()
+    handshake = http.get(f"{cluster.rasa_url}/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=10)
+    assert handshake.status_code == 200
+    holder = handshake.headers["X-Prepago-Replica"]
+    assert http.cookies.get("PREPAGO_REPLICA") == holder
+    sid = handshake.text[handshake.text.index("{"):]
+    sid = __import__("json").loads(sid)["sid"]
+    for _ in range(4):
+        reply = http.post(f"{cluster.rasa_url}/socket.io/", params={"EIO": "4", "transport": "polling", "sid": sid},
+                          data="40", timeout=10)
+        assert reply.status_code == 200 and reply.headers["X-Prepago-Replica"] == holder

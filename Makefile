@@ -13,22 +13,32 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 STEP := scripts/step.sh
 
-.PHONY: run test train seed eval-nlu validate clean browser bench
+.PHONY: run run-cluster test train seed eval-nlu validate clean system-tools bench
 
 WIDGET_DEPS := web/node_modules/.package-lock.json
 
 run: $(MODEL) $(DB) $(WIDGET_DEPS)  ## set up, train if needed, seed the demo store and start the assistant
 	@$(BIN)/bot serve
 
-test: $(BIN)/.installed-test $(MODEL) $(WIDGET_DEPS) browser  ## set up and run the whole test suite
+REPLICAS ?= 2
+ACTION_SERVERS ?= 1
+
+# The production topology on this machine: REPLICAS Rasa processes and ACTION_SERVERS
+# action servers behind HAProxy, on PostgreSQL and Redis (README, «Varias réplicas»).
+run-cluster: $(MODEL) $(WIDGET_DEPS)
+	@scripts/ensure-tools.sh haproxy
+	@$(BIN)/bot cluster --replicas $(REPLICAS) --action-servers $(ACTION_SERVERS)
+
+test: $(BIN)/.installed-test $(MODEL) $(WIDGET_DEPS) system-tools  ## set up and run the whole test suite
 	$(BIN)/pytest
 
 # The widget's only dependency, socket.io-client, served from here (no CDN).
 $(WIDGET_DEPS): web/package.json web/package-lock.json
 	@$(STEP) "Instalando el widget web (socket.io-client)" npm ci --prefix web --no-audit --no-fund
 
-browser:
-	@scripts/ensure-chromium.sh
+# Chromium (browser tests), HAProxy (cluster tests), docker-compose (deployment file checks).
+system-tools:
+	@$(STEP) "Instalando Chromium, HAProxy y docker-compose de Debian (si faltan)" scripts/ensure-tools.sh
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@$(STEP) "Instalando Python y las dependencias (la primera vez, unos 2 minutos)" scripts/bootstrap.sh $(VENV)

@@ -210,3 +210,50 @@ def test_socketio_long_polling_sticks_to_one_replica(cluster):
         reply = http.post(f"{cluster.rasa_url}/socket.io/", params={"EIO": "4", "transport": "polling", "sid": sid},
                           data="40", timeout=10)
         assert reply.status_code == 200 and reply.headers["X-Prepago-Replica"] == holder
+
+
+def test_the_widget_keeps_its_conversation_when_its_replica_dies(cluster, browser):
+    """A customer in a real browser: an emit from the other replica reaches the
+    socket (Redis client manager); then the socket's replica is killed mid-message,
+    the widget reconnects through HAProxy, shows the whole history, and the
+    message in flight is answered exactly once."""
+    from channels.guard import bind
+    from tests.browser import expect, new_page, open_chat, sign_in
+
+    page = new_page(browser, cluster.web_url)
+    open_chat(page)
+    sign_in(page, "100100")
+    page.get_by_label("Tu mensaje").fill("¿cuánto saldo tengo?")
+    page.get_by_label("Tu mensaje").press("Enter")
+    expect(page.locator(".pc-bot").last).to_contain_text("El saldo de tu Cuenta de Prepago")
+    deadline = time.monotonic() + 10
+    while (holder := cluster.socket_holder()) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert holder in cluster.replica_names()
+    other = next(name for name in cluster.replica_names() if name != holder)
+
+    session = page.evaluate("window.localStorage.getItem('prepago-chat-session')")
+    sender = bind(TOKEN, session).sender_id
+    reply = requests.post(f"{cluster.replica_url(other)}/conversations/{sender}/trigger_intent",
+                          params={"output_channel": "prepago_socketio", "token": settings_token()},
+                          json={"name": "greet"}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    expect(page.locator(".pc-bot").last).to_contain_text("¡Hola! Soy el asistente")
+
+    try:
+        page.get_by_label("Tu mensaje").fill("¿cómo agrego fondos?")
+        page.get_by_label("Tu mensaje").press("Enter")
+        cluster.kill(holder)  # the message may or may not have been answered yet
+        expect(page.locator(".pc-status")).to_have_text("Sesión iniciada · cuenta 100100", timeout=30000)
+        funds = page.locator(".pc-bot", has_text="Para depositar fondos")
+        expect(funds).to_have_count(1, timeout=30000)
+        expect(page.locator(".pc-typing")).to_be_hidden(timeout=30000)
+        log = page.locator(".pc-log").inner_text()
+        assert log.index("¿cuánto saldo tengo?") < log.index("El saldo de tu Cuenta") < log.index("¡Hola! Soy")
+        assert log.count("¿cómo agrego fondos?") == 1
+        time.sleep(1)
+        expect(funds).to_have_count(1)  # and no late duplicate
+        assert cluster.socket_holder() == other
+    finally:
+        page.context.close()
+        cluster.restart(holder)

@@ -1,6 +1,6 @@
 """Debian's Chromium driven by Playwright, shared by every browser test.
 
-One browser for the whole session (`browser` fixture in conftest.py); each
+One browser per test module (`browser` fixture in conftest.py); each
 test opens its own context, so no cookies or storage leak between tests.
 """
 from __future__ import annotations

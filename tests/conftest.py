@@ -91,7 +91,9 @@ def stack(trained_model, tmp_path_factory, providers):
         yield s
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in
+# the main thread while the browser is open, and other tests call asyncio.run().
+@pytest.fixture(scope="module")
 def browser():
     from tests.browser import launch_browser
 

@@ -40,31 +40,7 @@ LB_PORT, ACTIONS_LB_PORT, WEB_PORT = 5005, 5055, 8080
 FIRST_REPLICA_PORT, FIRST_ACTIONS_PORT = 5101, 5151
 CHECK = "check inter 1s fall 2 rise 2"  # a dead replica is out of rotation within ~2 s
 
-ENDPOINTS_TEMPLATE = """\
-# Written by tools.cluster: replicas share PostgreSQL and Redis.
-action_endpoint:
-  url: "http://127.0.0.1:{actions_port}/webhook"
-  headers:
-    X-Prepago-Action-Token: ${{PREPAGO_ACTION_TOKEN}}  # unquoted: Rasa expands it
-  enable_selective_domain: true
-
-tracker_store:
-  type: stores.tracker_store.LeanSQLTrackerStore
-  dialect: "postgresql"
-  url: "{pg_host}"
-  port: {pg_port}
-  db: "{pg_db}"
-  username: "{pg_user}"
-  password: "{pg_password}"
-  login_db: "postgres"  # creates the database on first start
-  pool_size: 5
-
-lock_store:
-  type: stores.lock_store.AtomicRedisLockStore
-  url: "{redis_url}"
-  key_prefix: "{key_prefix}"
-  lock_lifetime: 5
-"""
+ENDPOINTS = PROJECT_ROOT / "deploy" / "endpoints.yml"  # the production file, filled from the environment
 
 
 def render_haproxy(rasa_servers: list[str], action_servers: list[str], bind: str, rasa_port: int,
@@ -81,7 +57,7 @@ def render_haproxy(rasa_servers: list[str], action_servers: list[str], bind: str
 
 
 def compose_haproxy() -> str:
-    """The same balancer for docker compose: replicas found through Docker's DNS."""
+    """The same balancer for docker compose: replicas found through Docker's DNS (deploy/haproxy/haproxy.cfg)."""
     return render_haproxy(
         [f"server-template rasa 1-8 rasa:5005 {CHECK} resolvers docker init-addr none"],
         [f"server-template actions 1-8 actions:5055 {CHECK} resolvers docker init-addr none"],
@@ -240,10 +216,6 @@ def running_cluster(
     store = engine_for(database_url)
     seed_demo(store, today_in("America/Mexico_City"))  # the demo accounts, history ending yesterday
     store.dispose()
-    endpoints = work / "endpoints.yml"
-    endpoints.write_text(ENDPOINTS_TEMPLATE.format(
-        actions_port=ports.actions_lb, redis_url=redis_url, key_prefix=key_prefix,
-        **pg_parts(tracker_db_url or database_url)))
     haproxy_cfg = work / "haproxy.cfg"
     cluster.haproxy_socket = work / "haproxy.sock"
     haproxy_cfg.write_text(render_haproxy(
@@ -252,8 +224,14 @@ def running_cluster(
         bind="127.0.0.1", rasa_port=ports.lb, actions_port=ports.actions_lb,
         # The admin socket, for this user only: `echo "show stat" | socat - var/cluster/haproxy.sock`.
         global_extra=f"    stats socket {cluster.haproxy_socket} mode 600 level admin"))
+    tracker = pg_parts(tracker_db_url or database_url)
     environment = child_env({
         "PREPAGO_DATABASE_URL": database_url,
+        "PREPAGO_ACTIONS_URL": f"http://127.0.0.1:{ports.actions_lb}/webhook",
+        "PREPAGO_TRACKER_DB_HOST": str(tracker["pg_host"]), "PREPAGO_TRACKER_DB_PORT": str(tracker["pg_port"]),
+        "PREPAGO_TRACKER_DB_NAME": str(tracker["pg_db"]), "PREPAGO_TRACKER_DB_USER": str(tracker["pg_user"]),
+        "PREPAGO_TRACKER_DB_PASSWORD": str(tracker["pg_password"]),
+        "PREPAGO_REDIS_URL": redis_url, "PREPAGO_LOCK_PREFIX": key_prefix,
         "PREPAGO_SOCKETIO_REDIS_URL": redis_url,
         # The socket.io channel's Redis pub/sub channel: clusters sharing a Redis stay apart.
         "PREPAGO_SOCKETIO_REDIS_CHANNEL": f"{key_prefix}-socketio",
@@ -263,7 +241,7 @@ def running_cluster(
     for i, port in enumerate(ports.actions):
         cluster.commands[f"actions{i + 1}"] = (actions_command(port), environment, f"http://127.0.0.1:{port}/health")
     for i, port in enumerate(ports.replicas):
-        cluster.commands[f"rasa{i + 1}"] = (rasa_command(model, port, endpoints, credentials), environment,
+        cluster.commands[f"rasa{i + 1}"] = (rasa_command(model, port, ENDPOINTS, credentials), environment,
                                             f"http://127.0.0.1:{port}/webhooks/prepago_socketio/")
     cluster.commands["haproxy"] = (["haproxy", "-W", "-db", "-f", str(haproxy_cfg)], environment,
                                    f"http://127.0.0.1:{ports.lb}/webhooks/prepago/")
@@ -314,7 +292,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="write deploy/haproxy/haproxy.cfg from the template and exit")
     args = parser.parse_args(argv)
     if args.render_compose:
-        COMPOSE_HAPROXY.write_text(compose_haproxy())
+        COMPOSE_HAPROXY.write_text(
+            "# Generated from haproxy.cfg.in by `bot cluster --render-compose`: edit the template, not this file.\n"
+            + compose_haproxy())
         print(f"Escrito {COMPOSE_HAPROXY.relative_to(PROJECT_ROOT)}")
         return 0
     if not 1 <= args.replicas <= 16 or not 1 <= args.action_servers <= 16:

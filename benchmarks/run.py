@@ -1,7 +1,8 @@
 """`make bench`: quality, speed and store benchmarks, printed as a table and
 written to benchmarks/RESULTS.md and benchmarks/results.json.
 
-    python -m benchmarks.run            # the full run (about 25 minutes on 2 cores)
+    python -m benchmarks.run            # the full run (about 40 minutes on 2 cores)
+    python -m benchmarks.run --only cluster   # one part; the others' figures are kept
     python -m benchmarks.run --smoke    # a tiny run that keeps the benchmark from rotting
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from benchmarks import quality_bench, speed_bench, store_bench
+from benchmarks import cluster_bench, quality_bench, speed_bench, store_bench
 from benchmarks.stats import machine
 from bot.config import PROJECT_ROOT
 from tools.serve import QUIET_ENV
@@ -39,6 +40,9 @@ TARGETS = {
     "ready_ratio": 0.6,            # ready after the start command ≤ 0.6 × stock's
     "store_p95_ms": 5,
 }
+
+
+PARTS = ("quality", "training", "speed", "store", "cluster")
 
 
 def train_timing(work: Path) -> dict:
@@ -146,10 +150,40 @@ def markdown(results: dict) -> str:
             cells = [f"{r[k]['p50_ms']} / {r[k]['p95_ms']}" for k in ("balance", "last_20_for_extension", "month_summary")]
             lines.append(f"| {name} | {r['rows']:,} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += cluster_markdown(results.get("cluster"))
     lines += ["## Targets", "", "| target | goal | measured |", "| --- | --- | --- |"]
     for name, (goal, value) in results.get("targets", {}).items():
         lines.append(f"| {name} | {goal} | {value} |")
     return "\n".join(lines) + "\n"
+
+
+def cluster_markdown(c: dict | None) -> list[str]:
+    if not c:
+        return []
+    lines = ["## Scale-out: replicas behind HAProxy (PostgreSQL tracker store, Redis locks)", ""]
+    if "skipped" in c:
+        return lines + [f"Skipped: {c['skipped']}", ""]
+    lines += ["Mixed FAQ and balance-lookup messages through the load balancer, closed loop, 30 s per row; "
+              "everything (load generator, HAProxy, PostgreSQL, Redis) shares the same 2 cores.", "",
+              "| replicas | conversations | msg/s | p50 (ms) | p95 (ms) | errors |", "| --- | --- | --- | --- | --- | --- |"]
+    for run in c["runs"]:
+        for load in run["load"]:
+            lines.append(f"| {run['replicas']} | {load['concurrency']} | {load['throughput_msg_s']} | {load['p50_ms']} | "
+                         f"{load['p95_ms']} | {load['errors']} of {load['messages']} |")
+    lines += ["", "| replicas | peak RSS per process (MiB) | CPU ms per message, by role | action server's share of CPU |",
+              "| --- | --- | --- | --- |"]
+    for run in c["runs"]:
+        rss = ", ".join(f"{k} {v}" for k, v in run["peak_rss_mib"].items())
+        cpu = ", ".join(f"{k} {v}" for k, v in run["cpu_ms_per_message"].items())
+        lines.append(f"| {run['replicas']} | {rss} | {cpu} | {run['action_server_cpu_share']:.0%} |")
+    loop = c.get("event_loop")
+    if loop:
+        lines += ["", "Event loop: one replica, 32 conversations, PostgreSQL tracker store.", "",
+                  "| tracker store queries | msg/s | p50 (ms) | p95 (ms) | errors |", "| --- | --- | --- | --- | --- |"]
+        for label, load in loop.items():
+            lines.append(f"| {label} | {load['throughput_msg_s']} | {load['p50_ms']} | {load['p95_ms']} | "
+                         f"{load['errors']} of {load['messages']} |")
+    return lines + [""]
 
 
 def _verdict(met: bool) -> str:
@@ -207,12 +241,12 @@ def targets(results: dict) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, no stock assistant, no Rasa CV")
-    parser.add_argument("--only", nargs="*", choices=["quality", "speed", "store", "training"])
+    parser.add_argument("--only", nargs="*", choices=list(PARTS))
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--stock-cv-repeats", type=int, default=2,
                         help="repeats of the 5-fold CV for the stock pipeline (DIET trains 100 epochs per split)")
     args = parser.parse_args(argv)
-    parts = set(args.only or ["quality", "speed", "store", "training"])
+    parts = set(args.only or PARTS)
     if args.smoke:
         parts.discard("training")
     os.environ.update(QUIET_ENV)
@@ -226,7 +260,7 @@ def main(argv=None) -> int:
     previous = args.out / "results.json"
     if args.only and previous.exists():  # re-running some parts keeps the others' figures
         old = json.loads(previous.read_text())
-        results.update({k: v for k, v in old.items() if k in {"quality", "training", "speed", "store"} - parts})
+        results.update({k: v for k, v in old.items() if k in set(PARTS) - parts})
     steps = {
         "quality": ("NLU quality", lambda work: quality_bench.quality(
             MODEL, cv_folds=2 if args.smoke else 5, cv_repeats=1 if args.smoke else 5,
@@ -236,9 +270,12 @@ def main(argv=None) -> int:
             MODEL, work, one_user_n=5 if args.smoke else 200, load_seconds=2 if args.smoke else 30,
             concurrencies=(2,) if args.smoke else (8, 32), with_stock=not args.smoke)),
         "store": ("Account store", lambda work: store(2000 if args.smoke else 1_000_000, 5 if args.smoke else 300, work)),
+        "cluster": ("Replicas behind HAProxy", lambda work: cluster_bench.cluster(
+            MODEL, work, seconds=2 if args.smoke else 30, concurrencies=(4,) if args.smoke else (8, 32, 128),
+            replica_counts=(2,) if args.smoke else (1, 2))),
     }
     failed = False
-    for key in ("quality", "training", "speed", "store"):
+    for key in PARTS:
         if key not in parts:
             continue
         label, run = steps[key]

@@ -115,7 +115,7 @@ def cluster(trained_model, tmp_path_factory):
     """
     from sqlalchemy.engine import make_url
 
-    from tools.cluster import ClusterPorts, check_services, running_cluster
+    from tools.cluster import ClusterPorts, check_services, drop_database, running_cluster
 
     if not POSTGRES_URL or not REDIS_URL:
         pytest.skip("set PREPAGO_TEST_POSTGRES_URL and PREPAGO_TEST_REDIS_URL (as .ci/run does) for the cluster tests")
@@ -123,7 +123,7 @@ def cluster(trained_model, tmp_path_factory):
     problem = check_services(database_url, REDIS_URL)
     if problem:
         pytest.fail(problem)
-    _drop_database(database_url)  # every run starts with no conversations
+    drop_database(database_url)  # every run starts with no conversations
     ports = ClusterPorts(lb=_free_port(), actions_lb=_free_port(), web=_free_port(),
                          replicas=[_free_port(), _free_port()], actions=[_free_port()])
     work = tmp_path_factory.mktemp("cluster")
@@ -131,12 +131,3 @@ def cluster(trained_model, tmp_path_factory):
                          key_prefix=f"test{os.getpid()}") as running:
         running.database_url = database_url
         yield running
-
-
-def _drop_database(url: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{CLUSTER_DATABASE}" WITH (FORCE)'))
-    admin.dispose()

@@ -162,6 +162,19 @@ def ensure_database(url: str) -> None:
         admin.dispose()
 
 
+def drop_database(url: str) -> None:
+    """Remove the PostgreSQL database of `url` (tests and benchmarks start from nothing)."""
+    import sqlalchemy as sa
+
+    name = pg_parts(url)["pg_db"]
+    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 def check_services(database_url: str, redis_url: str) -> Optional[str]:
     """None if PostgreSQL and Redis answer; otherwise what to do, in Spanish."""
     import redis
@@ -199,6 +212,7 @@ def running_cluster(
     key_prefix: str = "prepago",
     env: Optional[dict[str, str]] = None,
     credentials: Path = PROJECT_ROOT / "credentials.yml",
+    endpoints: Path = ENDPOINTS,
     timeout: float = 240.0,
     progress=None,
 ) -> Iterator[Cluster]:
@@ -241,7 +255,7 @@ def running_cluster(
     for i, port in enumerate(ports.actions):
         cluster.commands[f"actions{i + 1}"] = (actions_command(port), environment, f"http://127.0.0.1:{port}/health")
     for i, port in enumerate(ports.replicas):
-        cluster.commands[f"rasa{i + 1}"] = (rasa_command(model, port, ENDPOINTS, credentials), environment,
+        cluster.commands[f"rasa{i + 1}"] = (rasa_command(model, port, endpoints, credentials), environment,
                                             f"http://127.0.0.1:{port}/webhooks/prepago_socketio/")
     cluster.commands["haproxy"] = (["haproxy", "-W", "-db", "-f", str(haproxy_cfg)], environment,
                                    f"http://127.0.0.1:{ports.lb}/webhooks/prepago/")

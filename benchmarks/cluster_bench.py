@@ -28,17 +28,32 @@ from tools.cluster import ENDPOINTS, ClusterPorts, check_services, drop_database
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(group: int) -> float:
-    """utime + stime of every live process in a process group (HAProxy's workers, say)."""
-    total = 0.0
+def _stats():
     for stat_path in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat_path.read_text().rsplit(")", 1)[1].split()
+            head, tail = stat_path.read_text().rsplit(")", 1)
         except OSError:
             continue
-        if int(fields[2]) == group:
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
+        fields = tail.split()
+        yield head.split("(", 1)[1], int(fields[2]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def cpu_seconds(group: int) -> float:
+    """utime + stime of every live process in a process group (HAProxy's workers, say)."""
+    return sum(cpu for _, pgrp, cpu in _stats() if pgrp == group)
+
+
+# The machine's shared services, by process name: their CPU per message sizes them too.
+SERVICES = {"postgresql": "postgres", "redis": "redis-server"}
+
+
+def service_cpu_seconds() -> dict[str, float]:
+    totals = dict.fromkeys(SERVICES, 0.0)
+    for comm, _, cpu in _stats():
+        for service, name in SERVICES.items():
+            if comm == name:
+                totals[service] += cpu
+    return totals
 
 
 def role(name: str) -> str:
@@ -67,20 +82,23 @@ def measure_cluster(model: Path, work: Path, replicas: int, database_url: str, r
         load_runs(cluster.rasa_url, (8,), 3)  # warm every replica's caches
         pids = {name: p.pid for name, p in cluster.processes.items()}
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        services_before = service_cpu_seconds()
         loads = load_runs(cluster.rasa_url, concurrencies, seconds)
         spent = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+        spent.update({name: cpu - services_before[name] for name, cpu in service_cpu_seconds().items()})
         rss = {name: peak_rss_mib(pid) for name, pid in pids.items()}
     messages = sum(load["messages"] for load in loads)
     by_role: dict[str, float] = {}
     for name, seconds_ in spent.items():
         by_role[role(name)] = by_role.get(role(name), 0.0) + seconds_
     per_message = {r: round(1000 * s / max(messages, 1), 2) for r, s in by_role.items()}
-    total = sum(per_message.values()) or 1
+    total = sum(v for k, v in per_message.items() if k not in SERVICES) or 1
     return {
         "replicas": replicas,
         "load": loads,
         "peak_rss_mib": rss,
         "cpu_ms_per_message": per_message,
+        # Of the assistant's own processes (Rasa, actions, HAProxy).
         "action_server_cpu_share": round(per_message.get("actions", 0) / total, 3),
     }
 

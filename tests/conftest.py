@@ -108,7 +108,7 @@ CLUSTER_DATABASE = "prepago_cluster_test"
 
 
 @pytest.fixture(scope="session")
-def cluster(trained_model, tmp_path_factory):
+def cluster(trained_model, tmp_path_factory, providers):
     """Two Rasa replicas and one action server behind HAProxy, on PostgreSQL and Redis.
 
     One per session: tests that kill a replica start it again before they end.
@@ -127,7 +127,9 @@ def cluster(trained_model, tmp_path_factory):
     ports = ClusterPorts(lb=_free_port(), actions_lb=_free_port(), web=_free_port(),
                          replicas=[_free_port(), _free_port()], actions=[_free_port()])
     work = tmp_path_factory.mktemp("cluster")
+    env = {**CHANNEL_SECRETS, "PREPAGO_TWILIO_API_BASE": providers.base,
+           "PREPAGO_TELEGRAM_API_BASE": providers.base, "PREPAGO_GRAPH_API_BASE": providers.base}
     with running_cluster(trained_model, ports, work, database_url, redis_url=REDIS_URL,
-                         key_prefix=f"test{os.getpid()}") as running:
+                         key_prefix=f"test{os.getpid()}", env=env) as running:
         running.database_url = database_url
         yield running

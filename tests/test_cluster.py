@@ -257,3 +257,33 @@ def test_the_widget_keeps_its_conversation_when_its_replica_dies(cluster, browse
     finally:
         page.context.close()
         cluster.restart(holder)
+
+
+def test_messaging_webhooks_and_linking_work_on_any_replica(cluster, providers):
+    """A Telegram customer whose every update lands on the other replica links
+    their account and gets their balance; a retried update is answered once."""
+    import json
+    from types import SimpleNamespace
+
+    from tests.test_messaging import telegram
+
+    via = [SimpleNamespace(rasa_url=cluster.replica_url(name)) for name in cluster.replica_names()]
+    user = 7_900_000 + uuid.uuid4().int % 100_000
+
+    def say(i: int, text: str) -> str:
+        reply, sent = telegram(via[i % 2], providers, user, text)
+        assert reply.status_code == 200, reply.text
+        return "\n".join(r["body"]["text"] for r in sent if r["path"].endswith("/sendMessage"))
+
+    assert "número de cuenta" in say(0, "¿cuánto saldo tengo?")
+    assert "PIN" in say(1, "100100")
+    assert "vinculado a la cuenta 100100" in say(0, "4321")
+    assert "El saldo de tu Cuenta de Prepago es de" in say(1, "¿cuánto saldo tengo?")
+
+    update = json.dumps({"update_id": 900_000_000 + uuid.uuid4().int % 10_000_000,
+                         "message": {"message_id": 1, "date": 1, "text": "hola",
+                                     "from": {"id": user, "is_bot": False, "first_name": "Cliente"},
+                                     "chat": {"id": user, "type": "private"}}})
+    first, retry = telegram(via[0], providers, user, raw=update), telegram(via[1], providers, user, raw=update)
+    assert first[0].status_code == retry[0].status_code == 200
+    assert [r for r in first[1] if r["path"].endswith("/sendMessage")] and not retry[1]

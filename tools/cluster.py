@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from bot.config import PROJECT_ROOT
-from tools.serve import (Stack, _private, actions_command, child_env, launch, rasa_command, stop_all,
-                         wait_ready, webdemo_command)
+from tools.serve import (Stack, _private, actions_command, child_env, exit_on_signals, launch, rasa_command,
+                         stop_all, wait_ready, webdemo_command)
 
 HAPROXY_TEMPLATE = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg.in"
 COMPOSE_HAPROXY = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg"
@@ -319,8 +319,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"No se pudo iniciar el clúster:\n{problem}", file=sys.stderr)
         return 1
     started = time.monotonic()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda *_: sys.exit(0))
+    exit_on_signals()
     print(f"==> Iniciando {args.replicas} réplicas de Rasa, {args.action_servers} servidor(es) de acciones y HAProxy…",
           flush=True)
     ports = ClusterPorts.default(args.replicas, args.action_servers)

@@ -168,6 +168,19 @@ def stop_all(stack: "Stack") -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def exit_on_signals() -> None:
+    """Children run in their own sessions: turn SIGTERM/SIGHUP into a normal exit so
+    the `finally` stops them. Once only: a second signal (`timeout` and `pkill`
+    both sending one) must not interrupt the stopping and orphan the rest."""
+    def stop(*_):
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+        sys.exit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+
+
 def _private(folder: Path) -> None:
     """Only this user may read the folder: databases, logs (a PIN hash, tokens in a trace)."""
     folder.chmod(0o700)
@@ -223,10 +236,7 @@ def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
     from bot.config import settings
 
     started = time.monotonic()
-    # Children run in their own sessions; turn SIGTERM/SIGHUP into a normal exit
-    # so `running_stack` stops them instead of leaving them orphaned.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda *_: sys.exit(0))
+    exit_on_signals()
     print("==> Iniciando el servidor de acciones, Rasa y la página demo…", flush=True)
     try:
         with running_stack(model, progress=lambda line: print(line, flush=True)) as stack:

@@ -287,3 +287,17 @@ def test_messaging_webhooks_and_linking_work_on_any_replica(cluster, providers):
     first, retry = telegram(via[0], providers, user, raw=update), telegram(via[1], providers, user, raw=update)
     assert first[0].status_code == retry[0].status_code == 200
     assert [r for r in first[1] if r["path"].endswith("/sendMessage")] and not retry[1]
+
+
+def test_cluster_command_explains_missing_services_in_spanish():
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    result = subprocess.run([sys.executable, "-m", "tools.cli", "cluster", "--redis-url", "redis://127.0.0.1:1/0",
+                             "--database-url", "postgresql://nadie@127.0.0.1:1/prepago"],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "PostgreSQL no responde" in result.stderr and "Redis no responde" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

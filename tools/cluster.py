@@ -298,10 +298,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     from bot.config import settings
 
     parser = argparse.ArgumentParser(prog="bot cluster", description="Réplicas de Rasa detrás de HAProxy.")
-    parser.add_argument("--replicas", type=int, default=2)
-    parser.add_argument("--action-servers", type=int, default=1)
-    parser.add_argument("--database-url", default=os.environ.get("PREPAGO_CLUSTER_DATABASE_URL", DEFAULT_DATABASE_URL))
-    parser.add_argument("--redis-url", default=os.environ.get("PREPAGO_CLUSTER_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--replicas", type=int, default=2, help="Rasa processes, one Sanic worker each (1-16)")
+    parser.add_argument("--action-servers", type=int, default=1, help="action servers (1-16)")
+    parser.add_argument("--database-url", default=os.environ.get("PREPAGO_CLUSTER_DATABASE_URL", DEFAULT_DATABASE_URL),
+                        help="PostgreSQL for accounts and conversations; created and seeded with the demo accounts "
+                             f"(default {DEFAULT_DATABASE_URL})")
+    parser.add_argument("--redis-url", default=os.environ.get("PREPAGO_CLUSTER_REDIS_URL", DEFAULT_REDIS_URL),
+                        help=f"Redis for conversation locks and socket.io (default {DEFAULT_REDIS_URL})")
     parser.add_argument("--render-compose", action="store_true",
                         help="write deploy/haproxy/haproxy.cfg from the template and exit")
     args = parser.parse_args(argv)

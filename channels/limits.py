@@ -1,29 +1,80 @@
-"""Rate limits for every entry point, per client (aiolimiter's leaky bucket).
+"""Rate limits for every entry point, per client: a leaky bucket per client.
 
 A person types a few messages a minute; a script types hundreds. Over its
 limit a client gets a polite Spanish answer (HTTP 429 where there is HTTP) and
-the turn never runs. Limits are per process: behind a load balancer each
-replica counts its own clients, so the effective limit is at most N times
-higher (PREPAGO_MESSAGES_PER_MINUTE, PREPAGO_TOKENS_PER_MINUTE).
+the turn never runs (PREPAGO_MESSAGES_PER_MINUTE, PREPAGO_TOKENS_PER_MINUTE).
+
+One process (`make run`): aiolimiter's bucket in memory. Replicas
+(PREPAGO_REDIS_URL set, as `bot cluster`, compose and Kubernetes do): the
+same bucket kept in Redis and updated by one Lua script, so a client gets the
+same budget whichever replica its messages reach. If Redis does not answer,
+the replica falls back to its own buckets: the customer is never refused
+because the limiter is down.
 """
 from __future__ import annotations
 
+import logging
 import os
 from collections import OrderedDict
+from typing import Optional
 
 from aiolimiter import AsyncLimiter
 
+logger = logging.getLogger(__name__)
+
 TOO_FAST = "Vas muy rápido: espera unos segundos y vuelve a escribirme."
-MAX_CLIENTS = 10_000  # buckets kept; the least recently seen client is forgotten first
+MAX_CLIENTS = 10_000  # buckets kept in memory; the least recently seen client is forgotten first
+
+# aiolimiter's rule on Redis's clock. KEYS: the client's bucket. ARGV: capacity, leak per second.
+# The bucket drains continuously; a request fits when level + 1 <= capacity.
+_LEAKY_BUCKET = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local level = tonumber(redis.call('HGET', KEYS[1], 'level') or '0')
+local last = tonumber(redis.call('HGET', KEYS[1], 'at') or tostring(now))
+level = math.max(0, level - (now - last) * rate)
+local allowed = 0
+if level + 1 <= capacity then
+  level = level + 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000))
+return allowed
+"""
 
 
 class RateLimit:
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, name: str, per_minute: int) -> None:
+        self.name = name
         self.per_minute = per_minute
         self._buckets: "OrderedDict[str, AsyncLimiter]" = OrderedDict()
+        self._script = None  # the shared bucket, set up on first use when PREPAGO_REDIS_URL is set
+        self._redis_url: Optional[str] = None
 
     async def allow(self, client: str) -> bool:
         """Count one request of `client`; False when it is over its limit."""
+        script = self._shared()
+        if script is not None:
+            try:
+                key = f"{os.environ.get('PREPAGO_LOCK_PREFIX') or 'prepago'}:rate:{self.name}:{client}"
+                return bool(int(await script(keys=[key], args=[self.per_minute, self.per_minute / 60])))
+            except Exception:  # noqa: BLE001 - Redis down: count here rather than refuse customers
+                logger.warning("shared rate limit unavailable; counting in this process", exc_info=True)
+        return await self._allow_here(client)
+
+    def _shared(self):
+        url = os.environ.get("PREPAGO_REDIS_URL") or None
+        if url != self._redis_url:
+            self._redis_url, self._script = url, None
+            if url:
+                from redis import asyncio as aioredis
+
+                self._script = aioredis.Redis.from_url(url, socket_timeout=2).register_script(_LEAKY_BUCKET)
+        return self._script
+
+    async def _allow_here(self, client: str) -> bool:
         bucket = self._buckets.get(client)
         if bucket is None:
             bucket = self._buckets[client] = AsyncLimiter(self.per_minute, 60)
@@ -38,6 +89,6 @@ class RateLimit:
 
 
 # One conversation's messages (web, socket.io, each messaging chat).
-MESSAGES = RateLimit(int(os.environ.get("PREPAGO_MESSAGES_PER_MINUTE", "30")))
+MESSAGES = RateLimit("messages", int(os.environ.get("PREPAGO_MESSAGES_PER_MINUTE", "30")))
 # Demo tokens per client address.
-DEMO_TOKENS = RateLimit(int(os.environ.get("PREPAGO_TOKENS_PER_MINUTE", "20")))
+DEMO_TOKENS = RateLimit("demo-tokens", int(os.environ.get("PREPAGO_TOKENS_PER_MINUTE", "20")))

@@ -301,3 +301,13 @@ def test_cluster_command_explains_missing_services_in_spanish():
     assert result.returncode == 1
     assert "PostgreSQL no responde" in result.stderr and "Redis no responde" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_flood_gets_one_budget_across_replicas(cluster):
+    """30 messages a minute per conversation, whichever replica each one reaches."""
+    replicas = [cluster.replica_url(name) for name in cluster.replica_names()]
+    session = new_session()
+    statuses = [post(replicas[i % 2], "hola", session).status_code for i in range(36)]
+    answered = statuses.count(200)
+    assert set(statuses) == {200, 429}
+    assert 30 <= answered <= 32, answered  # per replica, all 36 would pass (18 each)

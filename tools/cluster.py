@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from bot.config import PROJECT_ROOT
-from tools.serve import (Stack, _private, actions_command, child_env, exit_on_signals, launch, rasa_command,
+from tools.serve import (Stack, _private, actions_command, child_env, launch, rasa_command, run_until_stopped,
                          stop_all, wait_ready, webdemo_command)
 
 HAPROXY_TEMPLATE = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg.in"
@@ -322,34 +322,19 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"No se pudo iniciar el clúster:\n{problem}", file=sys.stderr)
         return 1
     started = time.monotonic()
-    exit_on_signals()
     print(f"==> Iniciando {args.replicas} réplicas de Rasa, {args.action_servers} servidor(es) de acciones y HAProxy…",
           flush=True)
     ports = ClusterPorts.default(args.replicas, args.action_servers)
-    try:
-        with running_cluster(PROJECT_ROOT / "models" / "prepago.tar.gz", ports, PROJECT_ROOT / "var" / "cluster",
-                             args.database_url, redis_url=args.redis_url,
-                             progress=lambda line: print(line, flush=True)) as cluster:
-            print(
-                f"\n✔ Clúster listo en {time.monotonic() - started:.1f} s.\n"
-                f"  Chatea en el navegador:  {cluster.web_url}\n"
-                f"  Balanceador (HAProxy):   {cluster.rasa_url} → réplicas en "
-                + ", ".join(str(p) for p in ports.replicas) + "\n"
-                f"  Chatea en la terminal:   .venv/bin/bot chat --account 100100\n"
-                f"  Cuentas y conversaciones: {args.database_url.rsplit('@', 1)[-1]} · bloqueos y socket.io: Redis\n"
-                f"  Token demo (100100):     {issue_token(settings(), '100100')}\n"
-                f"  Registros:               {cluster.log_dir}\n"
-                "  Ctrl+C para detener.\n",
-                flush=True,
-            )
-            while all(p.poll() is None for p in cluster.processes.values()):
-                time.sleep(0.5)
-            dead = [n for n, p in cluster.processes.items() if p.poll() is not None]
-            print(f"El proceso {', '.join(dead)} terminó inesperadamente:\n{cluster.log_tail(dead[0])}", file=sys.stderr)
-            return 1
-    except KeyboardInterrupt:
-        print("\nDetenido.")
-        return 0
-    except RuntimeError as exc:
-        print(f"No se pudo iniciar: {exc}", file=sys.stderr)
-        return 1
+    return run_until_stopped(
+        running_cluster(PROJECT_ROOT / "models" / "prepago.tar.gz", ports, PROJECT_ROOT / "var" / "cluster",
+                        args.database_url, redis_url=args.redis_url, progress=lambda line: print(line, flush=True)),
+        lambda cluster: (
+            f"\n✔ Clúster listo en {time.monotonic() - started:.1f} s.\n"
+            f"  Chatea en el navegador:  {cluster.web_url}\n"
+            f"  Balanceador (HAProxy):   {cluster.rasa_url} → réplicas en {', '.join(map(str, ports.replicas))}\n"
+            f"  Chatea en la terminal:   .venv/bin/bot chat --account 100100\n"
+            f"  Cuentas y conversaciones: {args.database_url.rsplit('@', 1)[-1]} · bloqueos, límites y socket.io: Redis\n"
+            f"  Token demo (100100):     {issue_token(settings(), '100100')}\n"
+            f"  Registros:               {cluster.log_dir}\n"
+            "  Ctrl+C para detener.\n"),
+    )

@@ -236,22 +236,31 @@ def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
     from bot.config import settings
 
     started = time.monotonic()
-    exit_on_signals()
     print("==> Iniciando el servidor de acciones, Rasa y la página demo…", flush=True)
+    return run_until_stopped(
+        running_stack(model, progress=lambda line: print(line, flush=True)),
+        lambda stack: (
+            f"\n✔ Listo en {time.monotonic() - started:.1f} s.\n"
+            f"  Chatea en el navegador:  {stack.web_url}  (botón «Entrar como cliente demo 100100»)\n"
+            f"  Chatea en la terminal:   .venv/bin/bot chat --account 100100\n"
+            f"  (o sin sesión:           .venv/bin/bot chat)\n"
+            f"  API segura:              POST {stack.rasa_url}/webhooks/prepago/webhook\n"
+            f"  Identidad demo:          cuenta 100100 (también 200200); token:\n"
+            f"    {issue_token(settings(), '100100')}\n"
+            f"  Registros:               {stack.log_dir} (la instalación y el entrenamiento: setup.log)\n"
+            "  Ctrl+C para detener.\n"),
+    )
+
+
+def run_until_stopped(running, banner) -> int:
+    """The run commands' loop: start, print where to chat, wait; any child dying ends it.
+
+    `running` is a not-yet-entered context manager yielding a Stack; `banner(stack)` the text to print.
+    """
+    exit_on_signals()
     try:
-        with running_stack(model, progress=lambda line: print(line, flush=True)) as stack:
-            token = issue_token(settings(), "100100")
-            print(
-                f"\n✔ Listo en {time.monotonic() - started:.1f} s.\n"
-                f"  Chatea en el navegador:  {stack.web_url}  (botón «Entrar como cliente demo 100100»)\n"
-                f"  Chatea en la terminal:   .venv/bin/bot chat --account 100100\n"
-                f"  (o sin sesión:           .venv/bin/bot chat)\n"
-                f"  API segura:              POST {stack.rasa_url}/webhooks/prepago/webhook\n"
-                f"  Identidad demo:          cuenta 100100 (también 200200); token:\n    {token}\n"
-                f"  Registros:               {stack.log_dir} (la instalación y el entrenamiento: setup.log)\n"
-                "  Ctrl+C para detener.\n",
-                flush=True,
-            )
+        with running as stack:
+            print(banner(stack), flush=True)
             while all(p.poll() is None for p in stack.processes.values()):
                 time.sleep(0.5)
             dead = [n for n, p in stack.processes.items() if p.poll() is not None]

@@ -6,6 +6,8 @@ that kills a replica starts it again before it ends.
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import threading
 import time
 import uuid
@@ -43,15 +45,9 @@ def post(url: str, text: str, session: str, message_id: str | None = None, timeo
 
 def tracker(cluster, sender_id: str) -> list[dict]:
     reply = requests.get(f"{cluster.rasa_url}/conversations/{sender_id}/tracker",
-                         params={"token": settings_token()}, timeout=30)
+                         params={"token": os.environ["RASA_API_TOKEN"]}, timeout=30)
     reply.raise_for_status()
     return reply.json()["events"]
-
-
-def settings_token() -> str:
-    import os
-
-    return os.environ["RASA_API_TOKEN"]
 
 
 def turns(events: list[dict]) -> list[tuple[str, list[str], str | None]]:
@@ -204,8 +200,7 @@ def test_socketio_long_polling_sticks_to_one_replica(cluster):
     assert handshake.status_code == 200
     holder = handshake.headers["X-Prepago-Replica"]
     assert http.cookies.get("PREPAGO_REPLICA") == holder
-    sid = handshake.text[handshake.text.index("{"):]
-    sid = __import__("json").loads(sid)["sid"]
+    sid = json.loads(handshake.text[handshake.text.index("{"):])["sid"]
     for _ in range(4):
         reply = http.post(f"{cluster.rasa_url}/socket.io/", params={"EIO": "4", "transport": "polling", "sid": sid},
                           data="40", timeout=10)
@@ -235,7 +230,7 @@ def test_the_widget_keeps_its_conversation_when_its_replica_dies(cluster, browse
     session = page.evaluate("window.localStorage.getItem('prepago-chat-session')")
     sender = bind(TOKEN, session).sender_id
     reply = requests.post(f"{cluster.replica_url(other)}/conversations/{sender}/trigger_intent",
-                          params={"output_channel": "prepago_socketio", "token": settings_token()},
+                          params={"output_channel": "prepago_socketio", "token": os.environ["RASA_API_TOKEN"]},
                           json={"name": "greet"}, timeout=30)
     assert reply.status_code == 200, reply.text
     expect(page.locator(".pc-bot").last).to_contain_text("¡Hola! Soy el asistente")
@@ -262,7 +257,6 @@ def test_the_widget_keeps_its_conversation_when_its_replica_dies(cluster, browse
 def test_messaging_webhooks_and_linking_work_on_any_replica(cluster, providers):
     """A Telegram customer whose every update lands on the other replica links
     their account and gets their balance; a retried update is answered once."""
-    import json
     from types import SimpleNamespace
 
     from tests.test_messaging import telegram

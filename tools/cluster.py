@@ -20,14 +20,13 @@ import shutil
 import signal
 import sys
 import time
-import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
 from bot.config import PROJECT_ROOT
-from tools.serve import (Stack, _private, actions_command, child_env, launch, rasa_command, run_until_stopped,
+from tools.serve import (Ports, Stack, _private, actions_command, child_env, launch, rasa_command, run_until_stopped,
                          stop_all, wait_ready, webdemo_command)
 
 HAPROXY_TEMPLATE = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg.in"
@@ -139,58 +138,60 @@ class Cluster(Stack):
         return busy[0] if len(busy) == 1 else None
 
 
-def pg_parts(url: str) -> dict[str, object]:
-    parsed = urllib.parse.urlsplit(url)
-    return {"pg_host": parsed.hostname or "127.0.0.1", "pg_port": parsed.port or 5432,
-            "pg_db": parsed.path.lstrip("/") or "prepago", "pg_user": urllib.parse.unquote(parsed.username or "postgres"),
-            "pg_password": urllib.parse.unquote(parsed.password or "")}
+def tracker_env(url: str) -> dict[str, str]:
+    """deploy/endpoints.yml's tracker-store variables for a PostgreSQL URL."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return {"PREPAGO_TRACKER_DB_HOST": parsed.host or "127.0.0.1", "PREPAGO_TRACKER_DB_PORT": str(parsed.port or 5432),
+            "PREPAGO_TRACKER_DB_NAME": parsed.database or "prepago",
+            "PREPAGO_TRACKER_DB_USER": parsed.username or "postgres", "PREPAGO_TRACKER_DB_PASSWORD": parsed.password or ""}
+
+
+@contextmanager
+def _admin(url: str):
+    """A connection to the server's `postgres` database, outside any transaction (CREATE/DROP DATABASE)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def ensure_database(url: str) -> None:
     """Create the PostgreSQL database of `url` if it does not exist (the account store's)."""
     import sqlalchemy as sa
 
-    parts = pg_parts(url)
-    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                        {"n": parts["pg_db"]}).scalar()
-            if not exists:
-                connection.execute(sa.text(f'CREATE DATABASE "{parts["pg_db"]}"'))
-    finally:
-        admin.dispose()
+    name = tracker_env(url)["PREPAGO_TRACKER_DB_NAME"]
+    with _admin(url) as connection:
+        if not connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
 
 
 def drop_database(url: str) -> None:
     """Remove the PostgreSQL database of `url` (tests and benchmarks start from nothing)."""
     import sqlalchemy as sa
 
-    name = pg_parts(url)["pg_db"]
-    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with _admin(url) as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{tracker_env(url)["PREPAGO_TRACKER_DB_NAME"]}" WITH (FORCE)'))
 
 
 def check_services(database_url: str, redis_url: str) -> Optional[str]:
     """None if PostgreSQL and Redis answer; otherwise what to do, in Spanish."""
     import redis
-    import sqlalchemy as sa
 
     problems = []
-    engine = sa.create_engine(sa.engine.make_url(database_url).set(database="postgres"))
     try:
-        with engine.connect():
+        with _admin(database_url):
             pass
     except Exception as exc:  # noqa: BLE001 - reported to the operator
-        problems.append(f"PostgreSQL no responde en {engine.url.host}:{engine.url.port or 5432} ({type(exc).__name__}). "
-                        "Arráncalo (p. ej. `docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15`) "
-                        "o indica otro con --database-url.")
-    finally:
-        engine.dispose()
+        where = tracker_env(database_url)
+        problems.append(f"PostgreSQL no responde en {where['PREPAGO_TRACKER_DB_HOST']}:{where['PREPAGO_TRACKER_DB_PORT']} "
+                        f"({type(exc).__name__}). Arráncalo (p. ej. `docker run -d -p 5432:5432 -e "
+                        "POSTGRES_HOST_AUTH_METHOD=trust postgres:15`) o indica otro con --database-url.")
     try:
         redis.Redis.from_url(redis_url, socket_timeout=2).ping()
     except Exception as exc:  # noqa: BLE001
@@ -207,7 +208,6 @@ def running_cluster(
     ports: ClusterPorts,
     work: Path,
     database_url: str = DEFAULT_DATABASE_URL,
-    tracker_db_url: Optional[str] = None,
     redis_url: str = DEFAULT_REDIS_URL,
     key_prefix: str = "prepago",
     env: Optional[dict[str, str]] = None,
@@ -222,7 +222,7 @@ def running_cluster(
     from tools.seed import seed_demo
 
     work.mkdir(parents=True, exist_ok=True)
-    cluster = Cluster(ports=_stack_ports(ports), log_dir=work / "logs")
+    cluster = Cluster(ports=Ports(rasa=ports.lb, actions=ports.actions_lb, web=ports.web), log_dir=work / "logs")
     cluster.cluster_ports = ports
     cluster.log_dir.mkdir(parents=True, exist_ok=True)
     _private(work)
@@ -238,13 +238,10 @@ def running_cluster(
         bind="127.0.0.1", rasa_port=ports.lb, actions_port=ports.actions_lb,
         # The admin socket, for this user only: `echo "show stat" | socat - var/cluster/haproxy.sock`.
         global_extra=f"    stats socket {cluster.haproxy_socket} mode 600 level admin"))
-    tracker = pg_parts(tracker_db_url or database_url)
     environment = child_env({
-        "PREPAGO_DATABASE_URL": database_url,
+        "PREPAGO_DATABASE_URL": database_url,  # accounts and conversations in one database
+        **tracker_env(database_url),
         "PREPAGO_ACTIONS_URL": f"http://127.0.0.1:{ports.actions_lb}/webhook",
-        "PREPAGO_TRACKER_DB_HOST": str(tracker["pg_host"]), "PREPAGO_TRACKER_DB_PORT": str(tracker["pg_port"]),
-        "PREPAGO_TRACKER_DB_NAME": str(tracker["pg_db"]), "PREPAGO_TRACKER_DB_USER": str(tracker["pg_user"]),
-        "PREPAGO_TRACKER_DB_PASSWORD": str(tracker["pg_password"]),
         "PREPAGO_REDIS_URL": redis_url, "PREPAGO_LOCK_PREFIX": key_prefix,
         "PREPAGO_SOCKETIO_REDIS_URL": redis_url,
         # The socket.io channel's Redis pub/sub channel: clusters sharing a Redis stay apart.
@@ -270,12 +267,6 @@ def running_cluster(
         yield cluster
     finally:
         stop_all(cluster)
-
-
-def _stack_ports(ports: ClusterPorts):
-    from tools.serve import Ports
-
-    return Ports(rasa=ports.lb, actions=ports.actions_lb, web=ports.web)
 
 
 def _wait_all_up(cluster: Cluster, timeout: float) -> None:

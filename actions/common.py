@@ -21,7 +21,7 @@ TECHNICAL_PROBLEM = (
 )
 UNKNOWN_ACCOUNT = (
     "No encontré una Cuenta de Prepago asociada a tu sesión. "
-    "Si crees que es un error, escribe «agente» y te digo cómo contactar a Soporte."
+    "Si crees que es un error, escribe «agente» y te comunico con una persona de Soporte."
 )
 
 

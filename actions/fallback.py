@@ -1,6 +1,6 @@
 """Low-confidence fallback: offer the two likeliest topics as buttons.
 
-If the next message is not understood either, a rule answers `utter_default`.
+If the next message is not understood either, a rule hands the conversation to a person (action_handoff).
 """
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def load_runs(url: str, concurrencies: tuple[int, ...], seconds: float) -> list[
 
 def measure_cluster(model: Path, work: Path, replicas: int, database_url: str, redis_url: str,
                     concurrencies: tuple[int, ...], seconds: float, endpoints: Path = ENDPOINTS) -> dict:
-    ports = ClusterPorts(lb=free_port(), actions_lb=free_port(), web=None,
+    ports = ClusterPorts(lb=free_port(), actions_lb=free_port(), web=None, console=None,
                          replicas=[free_port() for _ in range(replicas)], actions=[free_port()])
     with running_cluster(model, ports, work, database_url, redis_url=redis_url,
                          key_prefix=f"bench{secrets.token_hex(3)}", endpoints=endpoints) as cluster:

@@ -78,7 +78,7 @@ def balance(account_number: str, engine: Optional[Engine] = None) -> Reply:
         )
 
 
-def _movement_line(m: Movement, zone: ZoneInfo, today: date) -> str:
+def movement_line(m: Movement, zone: ZoneInfo, today: date) -> str:
     when = fmt.day_and_time(m.occurred_at.astimezone(zone), today)
     amount = ("+" if m.amount > 0 else "") + fmt.money(m.amount)
     if m.kind == EntryKind.CALL_CHARGE:
@@ -103,7 +103,7 @@ class _Page:
     scope: str  # " de la ext. 102 (Ventas) en octubre"
 
     def lines(self) -> list[str]:
-        return [_movement_line(m, self.zone, self.today) for m in self.movements]
+        return [movement_line(m, self.zone, self.today) for m in self.movements]
 
 
 def _load_page(account_number: str, *, extension: Optional[str], period_text: Optional[str], offset: int,

@@ -18,6 +18,8 @@ MAX_MESSAGE_CHARS = 2000
 # Metadata key for what the customer saw themselves send (a button's title
 # rather than its /payload), so history shows what they chose.
 DISPLAY_KEY = "display_text"
+# Metadata key, on a bot event, of the support agent who wrote it (their display name).
+AGENT_KEY = "prepago_agent"
 _SESSION_RE = re.compile(r"[A-Za-z0-9_-]{8,128}")  # fullmatch: "$" would accept a trailing newline
 # The client's id for one message, so a retry after a lost reply (a replica
 # died mid-turn) is answered from the conversation instead of twice.
@@ -34,7 +36,7 @@ UNREADABLE = "No pude leer tu mensaje: trae caracteres inválidos. ¿Me lo escri
 
 NO_ANSWER = (
     "Perdón, no pude responderte en este momento. Intenta de nuevo en unos minutos; "
-    "si el problema sigue, escribe «agente» para saber cómo contactar a Soporte."
+    "si el problema sigue, escribe «agente» y te comunico con una persona de Soporte."
 )
 
 

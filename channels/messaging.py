@@ -120,6 +120,8 @@ class MessagingInput(InputChannel):
             messages = [{"text": TOO_FAST}]
         else:
             messages = await self.process(on_new_message, inbound.user_id, inbound.text)
+        if not messages:
+            return  # a person has the conversation: they answer
         try:
             await self.send(inbound.reply_to, messages)
         except Exception:  # noqa: BLE001 - providers do not retry a 200; log for the operator

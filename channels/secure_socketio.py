@@ -32,7 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
-from channels.guard import DISPLAY_KEY, MESSAGE_ID_KEY, BadRequest, bind, message_key, screen_text
+from channels.guard import AGENT_KEY, DISPLAY_KEY, MESSAGE_ID_KEY, BadRequest, bind, message_key, screen_text
 from channels.limits import MESSAGES, TOO_FAST
 from channels.turns import run_turn
 
@@ -61,11 +61,19 @@ def history_of(events, limit: int = HISTORY_LIMIT) -> list[dict]:
                           "id": metadata.get(MESSAGE_ID_KEY)})
         elif isinstance(event, BotUttered) and (event.text or event.data.get("buttons")):
             buttons = [{"title": b.get("title"), "payload": b.get("payload")} for b in event.data.get("buttons") or []]
-            items.append({"from": "bot", "text": event.text or "", "buttons": buttons})
+            item = {"from": "bot", "text": event.text or "", "buttons": buttons}
+            agent = (event.metadata or {}).get(AGENT_KEY)
+            if agent:  # a person's reply: the widget shows it as plain text, with their name
+                item["agent"] = agent
+            items.append(item)
     return items[-limit:]
 
 
 class SecureSocketIOInput(InputChannel):
+    # The running server, so a support agent's reply can be emitted into a
+    # conversation's room (channels/handoff.py); any replica's emit reaches it.
+    live: Optional[AsyncServer] = None
+
     @classmethod
     def name(cls) -> str:
         return "prepago_socketio"
@@ -95,7 +103,7 @@ class SecureSocketIOInput(InputChannel):
         manager = AsyncRedisManager(self.redis_url, channel=self.redis_channel) if self.redis_url else None
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins, client_manager=manager)
         hook = _AppAwareBlueprint(sio, self.socketio_path, "prepago_socketio_webhook", __name__)
-        self.sio = sio
+        self.sio = SecureSocketIOInput.live = sio
 
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -145,7 +153,7 @@ class SecureSocketIOInput(InputChannel):
                 title = data.get("title")
                 shown = {DISPLAY_KEY: title[:80]} if isinstance(title, str) and text.startswith("/") else {}
                 messages = await run_turn(on_new_message, text, binding, self.name(), {**shown, **(key or {})})
-            for message in messages:
+            for message in messages:  # none while a person has the conversation
                 # Rasa renders each collected message as it would have streamed it.
                 await output.send_response(binding.sender_id, {k: v for k, v in message.items() if k != "recipient_id"})
             await sio.emit("bot_done", {"id": (key or {}).get(MESSAGE_ID_KEY)}, room=sid)

@@ -77,17 +77,41 @@ def providers():
     server.shutdown()
 
 
+def support_hours_around(moment: datetime, hours: int = 4) -> str:
+    """Support open every day for `hours` either side of `moment` (local): the test
+    stack is open for customers in Mexico City and closed for one in Tokyo."""
+    start, end = (moment.hour - hours) * 60 + moment.minute, (moment.hour + hours) * 60 + moment.minute
+    clock = lambda minutes: f"{minutes // 60:02d}:{minutes % 60:02d}"  # noqa: E731
+    windows = [(max(start, 0), min(end, 1440))]
+    if start < 0:
+        windows.append((1440 + start, 1440))
+    if end > 1440:
+        windows.append((0, end - 1440))
+    return "; ".join(f"lun-dom {clock(a)}-{clock(b)}" for a, b in windows)
+
+
+# The console's test agent (tests/test_console.py, tests/test_handoff_browser.py).
+AGENT = ("ana", "Ana López", "contraseña-de-prueba-123")
+
+
 @pytest.fixture(scope="session")
 def stack(trained_model, tmp_path_factory, providers):
+    from zoneinfo import ZoneInfo
+
+    from handoff.staff import create_user
+
     work = tmp_path_factory.mktemp("stack")
     db_url = f"sqlite:///{work / 'prepago.db'}"
     seed_demo(engine_for(db_url), today_in("America/Mexico_City"))
-    ports = Ports(_free_port(), _free_port(), _free_port())
+    create_user(*AGENT, engine=engine_for(db_url))
+    ports = Ports(_free_port(), _free_port(), _free_port(), _free_port())
     endpoints = local_endpoints(work / "endpoints.yml", ports.actions, work / "trackers.db")
+    hours = support_hours_around(datetime.now(ZoneInfo("America/Mexico_City")))
     env = {"PREPAGO_DATABASE_URL": db_url, **CHANNEL_SECRETS, "PREPAGO_TWILIO_API_BASE": providers.base,
-           "PREPAGO_TELEGRAM_API_BASE": providers.base, "PREPAGO_GRAPH_API_BASE": providers.base}
+           "PREPAGO_TELEGRAM_API_BASE": providers.base, "PREPAGO_GRAPH_API_BASE": providers.base,
+           "PREPAGO_SUPPORT_HOURS": hours}
     with running_stack(trained_model, ports, work / "logs", env, endpoints) as s:
-        s.work, s.store = work, engine_for(db_url)
+        s.work, s.store, s.support_hours = work, engine_for(db_url), hours
         yield s
 
 
@@ -124,7 +148,7 @@ def cluster(trained_model, tmp_path_factory, providers):
     if problem:
         pytest.fail(problem)
     drop_database(database_url)  # every run starts with no conversations
-    ports = ClusterPorts(lb=_free_port(), actions_lb=_free_port(), web=_free_port(),
+    ports = ClusterPorts(lb=_free_port(), actions_lb=_free_port(), web=_free_port(), console=_free_port(),
                          replicas=[_free_port(), _free_port()], actions=[_free_port()])
     work = tmp_path_factory.mktemp("cluster")
     env = {**CHANNEL_SECRETS, "PREPAGO_TWILIO_API_BASE": providers.base,

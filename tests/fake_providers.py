@@ -15,6 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 
+# Twilio refuses free-form messages to this number, as it does outside WhatsApp's 24-hour window.
+REFUSED_WHATSAPP = "whatsapp:+5215599990000"
+
+
 class Recorded:
     def __init__(self):
         self.requests: list[dict] = []
@@ -49,7 +53,12 @@ def _handler(recorded: Recorded):
                 body = {k: v[0] for k, v in parse_qs(raw).items()}
             recorded.add({"path": url.path, "query": parse_qs(url.query), "body": body,
                           "headers": dict(self.headers)})
-            if re.match(r"^/2010-04-01/Accounts/[^/]+/Messages\.json$", url.path):  # Twilio
+            if url.path.endswith("/Messages.json") and body.get("To") == REFUSED_WHATSAPP:
+                self._reply(400, {"code": 63016, "status": 400, "more_info": "https://www.twilio.com/docs/errors/63016",
+                                  "message": "Failed to send freeform message because you are outside the allowed "
+                                             "window. If you want to send a message outside this window, you need "
+                                             "to use a template that has been approved."})
+            elif re.match(r"^/2010-04-01/Accounts/[^/]+/Messages\.json$", url.path):  # Twilio
                 sid = url.path.split("/")[3]
                 self._reply(201, {"sid": f"SM{int(time.time() * 1e6)}", "account_sid": sid, "status": "queued",
                                   "to": body.get("To"), "from": body.get("From"), "body": body.get("Body"),

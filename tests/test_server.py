@@ -221,13 +221,6 @@ def test_follow_ups_keep_the_rest_of_the_filter(stack):
     assert other.startswith("La ext. 103") and "en septiembre" in other
 
 
-@pytest.mark.parametrize("text", ["¿me pasas con un humano?", "quiero hablar con una persona",
-                                  "pásame con un agente por favor", "necesito un asesor de verdad"])
-def test_every_way_of_asking_for_a_person_reaches_the_handoff(stack, text):
-    reply = texts(say(stack, text, session="handoff-0001"))
-    assert "Soporte de Ooma Office" in reply and "Soy un asistente virtual" not in reply
-
-
 def test_without_a_token_a_lookup_gets_the_articles_howto_and_the_sign_in_hint(stack):
     reply = texts(say(stack, "¿cómo veo quién hizo llamadas?", session="anon-howto-0001"))
     assert "Actividad de Prepago" in reply

@@ -28,6 +28,8 @@ SECRETS = {
     "RASA_API_TOKEN": lambda: secrets.token_urlsafe(32),
     "PREPAGO_PIN_PEPPER": lambda: secrets.token_urlsafe(48),
     "PREPAGO_ACTION_TOKEN": lambda: secrets.token_urlsafe(32),
+    # The local demo's support agent («demo») in the staff console; printed by `make run`.
+    "PREPAGO_DEMO_STAFF_PASSWORD": lambda: secrets.token_urlsafe(12),
 }
 
 
@@ -82,6 +84,42 @@ def cmd_eval_nlu(args) -> int:
 
     report = evaluate(Path(args.model), Path(args.data))
     print_report(report)
+    return 0
+
+
+def cmd_staff(args) -> int:
+    """Staff accounts of the support console."""
+    import getpass
+
+    from bot.db import default_engine
+    from handoff import staff
+    from tools.seed import create_schema
+
+    create_schema(default_engine())
+    try:
+        if args.staff_command == "list":
+            for username, name, active in staff.list_users():
+                print(f"{username}\t{name}\t{'activo' if active else 'desactivado'}")
+        elif args.staff_command in ("add", "password"):
+            if args.password_stdin:
+                password = sys.stdin.readline().rstrip("\n")
+            else:
+                password = getpass.getpass("Contraseña: ")
+                if getpass.getpass("Repite la contraseña: ") != password:
+                    print("Las contraseñas no coinciden.", file=sys.stderr)
+                    return 1
+            if args.staff_command == "add":
+                created = staff.create_user(args.username, args.name or args.username, password)
+                print(f"Usuario «{created.username}» creado ({created.display_name}).")
+            else:
+                staff.set_password(args.username, password)
+                print(f"Contraseña de «{args.username}» cambiada; sus sesiones abiertas se cerraron.")
+        else:
+            staff.set_active(args.username, args.staff_command == "enable")
+            print(f"Usuario «{args.username}» {'activado' if args.staff_command == 'enable' else 'desactivado'}.")
+    except staff.StaffError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -140,6 +178,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=str(PROJECT_ROOT / "models" / "prepago.tar.gz"))
     p.add_argument("--data", default=str(PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml"))
     p.set_defaults(func=cmd_eval_nlu)
+
+    p = sub.add_parser("staff", help="staff accounts of the support console")
+    staff_sub = p.add_subparsers(dest="staff_command", required=True)
+    staff_sub.add_parser("list", help="list staff users")
+    for name, text in (("add", "create a staff user"), ("password", "set a new password (ends their sessions)")):
+        q = staff_sub.add_parser(name, help=text)
+        q.add_argument("username")
+        if name == "add":
+            q.add_argument("--name", help="what customers see, e.g. «Ana López»")
+        q.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    for name in ("disable", "enable"):
+        staff_sub.add_parser(name, help=f"{name} a staff user").add_argument("username")
+    p.set_defaults(func=cmd_staff)
 
     sub.add_parser("serve", help="start the action server and Rasa, wait until ready").set_defaults(func=cmd_serve)
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from bot.config import PROJECT_ROOT
-from tools.serve import (Ports, Stack, _private, actions_command, child_env, launch, rasa_command, run_until_stopped,
-                         stop_all, wait_ready, webdemo_command)
+from tools.serve import (Ports, Stack, _private, actions_command, child_env, console_banner, console_command, launch,
+                         rasa_command, run_until_stopped, stop_all, wait_ready, webdemo_command)
 
 HAPROXY_TEMPLATE = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg.in"
 COMPOSE_HAPROXY = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg"
@@ -35,7 +35,7 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/prepago"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Loopback ports: the load balancer keeps the single-process ports, so the
 # widget, `bot chat` and the demo page work the same against either.
-LB_PORT, ACTIONS_LB_PORT, WEB_PORT = 5005, 5055, 8080
+LB_PORT, ACTIONS_LB_PORT, WEB_PORT, CONSOLE_PORT = 5005, 5055, 8080, 8090
 FIRST_REPLICA_PORT, FIRST_ACTIONS_PORT = 5101, 5151
 CHECK = "check inter 1s fall 2 rise 2"  # a dead replica is out of rotation within ~2 s
 
@@ -72,6 +72,7 @@ class ClusterPorts:
     lb: int = LB_PORT
     actions_lb: int = ACTIONS_LB_PORT
     web: Optional[int] = WEB_PORT
+    console: Optional[int] = CONSOLE_PORT
     replicas: list[int] = field(default_factory=lambda: [FIRST_REPLICA_PORT, FIRST_REPLICA_PORT + 1])
     actions: list[int] = field(default_factory=lambda: [FIRST_ACTIONS_PORT])
 
@@ -219,16 +220,18 @@ def running_cluster(
     """Start everything, wait until the load balancer answers, stop it all after the block."""
     from bot.db import engine_for
     from bot.periods import today_in
-    from tools.seed import seed_demo
+    from tools.seed import ensure_demo_staff, seed_demo
 
     work.mkdir(parents=True, exist_ok=True)
-    cluster = Cluster(ports=Ports(rasa=ports.lb, actions=ports.actions_lb, web=ports.web), log_dir=work / "logs")
+    cluster = Cluster(ports=Ports(rasa=ports.lb, actions=ports.actions_lb, web=ports.web, console=ports.console),
+                      log_dir=work / "logs")
     cluster.cluster_ports = ports
     cluster.log_dir.mkdir(parents=True, exist_ok=True)
     _private(work)
     ensure_database(database_url)
     store = engine_for(database_url)
     seed_demo(store, today_in("America/Mexico_City"))  # the demo accounts, history ending yesterday
+    ensure_demo_staff(store)
     store.dispose()
     haproxy_cfg = work / "haproxy.cfg"
     cluster.haproxy_socket = work / "haproxy.sock"
@@ -259,6 +262,9 @@ def running_cluster(
     if ports.web:
         cluster.commands["web"] = (webdemo_command(ports.web, cluster.rasa_url), environment,
                                    f"http://127.0.0.1:{ports.web}/config.js")
+    if ports.console:  # one console: it keeps no state of its own, any replica relays its messages
+        cluster.commands["console"] = (console_command(ports.console, cluster.rasa_url), environment,
+                                       f"http://127.0.0.1:{ports.console}/health")
     try:
         for name, (command, env_, _) in cluster.commands.items():
             launch(cluster, name, command, env_)
@@ -322,6 +328,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         lambda cluster: (
             f"\n✔ Clúster listo en {time.monotonic() - started:.1f} s.\n"
             f"  Chatea en el navegador:  {cluster.web_url}\n"
+            + console_banner(cluster) +
             f"  Balanceador (HAProxy):   {cluster.rasa_url} → réplicas en {', '.join(map(str, ports.replicas))}\n"
             f"  Chatea en la terminal:   .venv/bin/bot chat --account 100100\n"
             f"  Cuentas y conversaciones: {args.database_url.rsplit('@', 1)[-1]} · bloqueos, límites y socket.io: Redis\n"

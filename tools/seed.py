@@ -73,7 +73,28 @@ DEMO_ACCOUNTS = (
 
 
 def create_schema(engine: Engine) -> None:
+    import handoff.models  # noqa: F401 - registers the handoff's tables on the same metadata
+
     Base.metadata.create_all(engine)
+
+
+DEMO_STAFF = ("demo", "Agente Demo")
+
+
+def ensure_demo_staff(engine: Engine) -> None:
+    """The local demo's support agent, with the password `bot` generated into .env."""
+    import os
+
+    from handoff import staff
+
+    password = os.environ.get("PREPAGO_DEMO_STAFF_PASSWORD")
+    if not password:
+        return
+    username, name = DEMO_STAFF
+    try:
+        staff.create_user(username, name, password, engine)
+    except staff.StaffError:  # already there: keep it in step with .env
+        staff.set_password(username, password, engine)
 
 
 def seed_demo(engine: Engine, anchor: date, tz: str = "America/Mexico_City") -> None:

@@ -45,6 +45,7 @@ READY_LABELS = {
     "actions": "servidor de acciones listo",
     "rasa": "Rasa listo (modelo cargado)",
     "web": "página demo lista",
+    "console": "consola de Soporte lista",
     "haproxy": "HAProxy listo (balanceador)",
 }
 
@@ -77,6 +78,7 @@ class Ports:
     rasa: int = 5005
     actions: int = 5055
     web: Optional[int] = 8080  # the demo page with the chat widget; None: not started
+    console: Optional[int] = 8090  # the staff console (handoff/console.py); None: not started
 
 
 @dataclass
@@ -92,6 +94,10 @@ class Stack:
     @property
     def web_url(self) -> str:
         return f"http://localhost:{self.ports.web}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://localhost:{self.ports.console}"
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         path = self.log_dir / f"{name}.log"
@@ -218,6 +224,9 @@ def running_stack(
     if stack.ports.web:
         commands["web"] = webdemo_command(stack.ports.web, stack.rasa_url)
         checks["web"] = f"http://127.0.0.1:{stack.ports.web}/config.js"
+    if stack.ports.console:
+        commands["console"] = console_command(stack.ports.console, stack.rasa_url)
+        checks["console"] = f"http://127.0.0.1:{stack.ports.console}/health"
     try:
         for name, command in commands.items():
             launch(stack, name, command, environment)
@@ -231,11 +240,28 @@ def webdemo_command(port: int, rasa_url: str) -> list[str]:
     return [sys.executable, "-m", "tools.webdemo", "--port", str(port), "--rasa-url", rasa_url]
 
 
+def console_command(port: int, rasa_url: str) -> list[str]:
+    return [sys.executable, "-m", "handoff.console", "--port", str(port), "--rasa-url", rasa_url]
+
+
+def console_banner(stack: "Stack") -> str:
+    """Where staff answer handed-over conversations, and the demo agent's sign-in."""
+    if not stack.ports.console:
+        return ""
+    password = os.environ.get("PREPAGO_DEMO_STAFF_PASSWORD")
+    login = f" (usuario «demo», contraseña {password})" if password else ""
+    return f"  Consola de Soporte:      {stack.console_url}{login}\n"
+
+
 def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
+    from bot.db import default_engine
     from bot.identity import issue_token
     from bot.config import settings
+    from tools.seed import create_schema, ensure_demo_staff
 
     started = time.monotonic()
+    create_schema(default_engine())  # tables added since the store was created (support cases, staff)
+    ensure_demo_staff(default_engine())
     print("==> Iniciando el servidor de acciones, Rasa y la página demo…", flush=True)
     return run_until_stopped(
         running_stack(model, progress=lambda line: print(line, flush=True)),
@@ -244,6 +270,7 @@ def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
             f"  Chatea en el navegador:  {stack.web_url}  (botón «Entrar como cliente demo 100100»)\n"
             f"  Chatea en la terminal:   .venv/bin/bot chat --account 100100\n"
             f"  (o sin sesión:           .venv/bin/bot chat)\n"
+            + console_banner(stack) +
             f"  API segura:              POST {stack.rasa_url}/webhooks/prepago/webhook\n"
             f"  Identidad demo:          cuenta 100100 (también 200200); token:\n"
             f"    {issue_token(settings(), '100100')}\n"

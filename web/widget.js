@@ -12,7 +12,8 @@
  * the history shows which of them the server already answered; the others
  * are sent again with the same id, and the server never answers one twice.
  *
- * Every text is put in the page with textContent/createTextNode, never as HTML.
+ * Every text is put in the page with textContent/createTextNode, never as HTML;
+ * a support agent's reply is shown as plain text under their name.
  */
 (function () {
   "use strict";
@@ -33,7 +34,8 @@
     anonymous: "Sin sesión · solo dudas generales",
     expired: "Tu sesión expiró: inicia sesión de nuevo para ver datos de tu cuenta.",
     expiredReply: "Tu sesión expiró, así que por seguridad ya no puedo mostrarte datos de tu cuenta. Inicia sesión de nuevo y vuelve a escribirme.",
-    invalid: "No pudimos verificar tu sesión: inicia sesión de nuevo."
+    invalid: "No pudimos verificar tu sesión: inicia sesión de nuevo.",
+    agent: function (name) { return name + " · Soporte"; }
   };
   var SESSION_STORAGE = "prepago-chat-session";
   var REPLY_TIMEOUT_MS = 30000;
@@ -215,7 +217,7 @@
         this.addUser(item.text);
         if (item.id) stored[item.id] = true;
       } else {
-        this.addBot({ text: item.text, quick_replies: item.buttons });
+        this.addBot({ text: item.text, quick_replies: item.buttons, agent: item.agent });
       }
     }, this);
     // Messages the server never stored are sent again; stored ones were answered above.
@@ -271,7 +273,14 @@
 
   Chat.prototype.addBot = function (message) {
     var bubble = el("div", { class: "pc-msg pc-bot" });
-    if (message.text) renderMarkdown(message.text, bubble);
+    if (message.agent) {
+      // A person from Support: their name, and their words as plain text (no Markdown, no links).
+      bubble.classList.add("pc-agent");
+      bubble.appendChild(el("span", { class: "pc-agent-name" }, TEXT.agent(message.agent)));
+      bubble.appendChild(document.createTextNode(message.text || ""));
+    } else if (message.text) {
+      renderMarkdown(message.text, bubble);
+    }
     this.append(bubble);
     var replies = message.quick_replies || message.buttons || [];
     if (replies.length) {

@@ -1,0 +1,329 @@
+"""The staff console: a live queue of support cases, the transcript, the account, a reply box.
+
+An aiohttp server of its own (`make run` starts it on port 8090; `python -m
+handoff.console`), apart from the customer-facing servers:
+
+- staff sign in with their own accounts (handoff/staff.py); the session
+  cookie is `HttpOnly`, `SameSite=Strict` (and `Secure` behind HTTPS,
+  `PREPAGO_CONSOLE_SECURE_COOKIE=1`); a customer's token opens nothing here;
+- every state-changing request needs the session's CSRF token (a form field
+  or the `X-CSRF-Token` header) and a same-origin `Origin`; the login form has
+  its own double-submit token;
+- the queue is live through server-sent events: one task per console watches
+  the cases' version in the account store, so it works with any number of
+  Rasa replicas and consoles;
+- after storing an agent's message it asks the Rasa process to relay it
+  (channels/handoff.py); a failed relay is retried here every few seconds.
+All text reaches the page through `textContent` (web/console/console.js).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import logging
+import os
+import secrets
+from typing import Optional
+
+import aiohttp
+from aiohttp import web
+
+from bot.config import PROJECT_ROOT
+from channels.limits import RateLimit
+from handoff import cases, staff
+
+logger = logging.getLogger(__name__)
+
+WEB = PROJECT_ROOT / "web" / "console"
+SESSION_COOKIE = "prepago_staff"
+LOGIN_CSRF_COOKIE = "prepago_login_csrf"
+WATCH_SECONDS = 0.5  # how often the live queue looks for changes while someone watches
+RETRY_SECONDS = 5.0
+HEARTBEAT_SECONDS = 15.0
+LOGINS = RateLimit("console-logins", int(os.environ.get("PREPAGO_CONSOLE_LOGINS_PER_MINUTE", "20")))
+STATIC = {
+    "/console.js": (WEB / "console.js", "application/javascript"),
+    "/console.css": (WEB / "console.css", "text/css"),
+}
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+NOT_SIGNED_IN = "Tu sesión terminó: vuelve a iniciar sesión."
+BAD_CSRF = "La solicitud no vino de la consola (token CSRF inválido). Recarga la página."
+
+
+def _secure_cookie() -> bool:
+    return os.environ.get("PREPAGO_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes")
+
+
+def _page(file: str, **values: str) -> web.Response:
+    text = (WEB / file).read_text()
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
+    return web.Response(text=text, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+class Relay:
+    """Asks the Rasa process to deliver a case's pending messages (channels/handoff.py)."""
+
+    def __init__(self, rasa_url: str) -> None:
+        self.url = f"{rasa_url.rstrip('/')}/webhooks/handoff/deliver"
+        self.http: Optional[aiohttp.ClientSession] = None
+
+    async def __call__(self, case_id: int) -> bool:
+        if self.http is None:
+            self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
+        try:
+            async with self.http.post(self.url, json={"case": case_id},
+                                      headers={"Authorization": f"Bearer {os.environ.get('RASA_API_TOKEN', '')}"}) as r:
+                if r.status != 200:
+                    logger.warning("relay of case %s answered %s", case_id, r.status)
+                return r.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            logger.warning("relay of case %s failed: %s (retried)", case_id, exc)
+            return False
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+
+
+class Watchers:
+    """The open event streams, told whenever the cases' version changes."""
+
+    def __init__(self) -> None:
+        self.queues: set[asyncio.Queue] = set()
+        self.version: Optional[str] = None
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            if not self.queues:
+                continue
+            try:
+                version = await asyncio.to_thread(cases.version)
+            except Exception:  # noqa: BLE001 - a database blip must not end the live queue
+                logger.exception("reading the cases' version failed")
+                continue
+            if version != self.version:
+                self.version = version
+                for queue in list(self.queues):
+                    queue.put_nowait(version)
+
+
+def make_app(rasa_url: str, desk=None) -> web.Application:
+    relay = Relay(rasa_url)
+    watchers = Watchers()
+
+    @web.middleware
+    async def security_headers(request: web.Request, handler):
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            response = exc
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if isinstance(response, web.HTTPException) and response.status >= 400 and not response.text:
+            response.text = "Solicitud inválida."
+        return response
+
+    async def current(request: web.Request) -> Optional[tuple[staff.Staff, str]]:
+        return await asyncio.to_thread(staff.session_for, request.cookies.get(SESSION_COOKIE))
+
+    def same_origin(request: web.Request) -> bool:
+        origin = request.headers.get("Origin")
+        # Browsers send Origin on every POST; a missing one is a non-browser client with the cookie.
+        return origin is None or origin == f"{request.scheme}://{request.host}"
+
+    async def staff_for_change(request: web.Request) -> staff.Staff:
+        signed = await current(request)
+        if signed is None:
+            raise web.HTTPUnauthorized(text=json.dumps({"error": NOT_SIGNED_IN}), content_type="application/json")
+        who, csrf = signed
+        if not same_origin(request) or not staff.same_token(request.headers.get("X-CSRF-Token"), csrf):
+            raise web.HTTPForbidden(text=json.dumps({"error": BAD_CSRF}), content_type="application/json")
+        return who
+
+    async def staff_for_read(request: web.Request) -> staff.Staff:
+        signed = await current(request)
+        if signed is None:
+            raise web.HTTPUnauthorized(text=json.dumps({"error": NOT_SIGNED_IN}), content_type="application/json")
+        return signed[0]
+
+    # --- pages ---------------------------------------------------------------
+    async def login_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+        token = secrets.token_urlsafe(32)
+        page = _page("login.html", csrf=token, error=error)
+        page.set_status(status)
+        page.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure_cookie(),
+                        path="/login", max_age=3600)
+        return page
+
+    async def login(request: web.Request) -> web.Response:
+        form = await request.post()
+        cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
+        if not same_origin(request) or not cookie or not staff.same_token(form.get("csrf"), cookie):
+            return await login_page(request, "La página de acceso expiró; inténtalo de nuevo.", 403)
+        if not await LOGINS.allow(request.remote or "?"):
+            return await login_page(request, "Demasiados intentos desde tu red; espera un minuto.", 429)
+        try:
+            signed = await asyncio.to_thread(staff.sign_in, form.get("username"), form.get("password"))
+        except staff.StaffError as exc:
+            return await login_page(request, str(exc), 401)
+        response = web.HTTPSeeOther("/")
+        response.set_cookie(SESSION_COOKIE, signed.token, httponly=True, samesite="Strict", secure=_secure_cookie(),
+                            path="/", max_age=int(staff.SESSION_LIFETIME.total_seconds()))
+        response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        raise response
+
+    async def logout(request: web.Request) -> web.Response:
+        signed = await current(request)
+        form = await request.post()
+        if signed is not None and same_origin(request) and staff.same_token(form.get("csrf"), signed[1]):
+            await asyncio.to_thread(staff.sign_out, request.cookies.get(SESSION_COOKIE))
+        response = web.HTTPSeeOther("/login")
+        response.del_cookie(SESSION_COOKIE, path="/")
+        raise response
+
+    async def index(request: web.Request) -> web.Response:
+        signed = await current(request)
+        if signed is None:
+            raise web.HTTPSeeOther("/login")
+        who, csrf = signed
+        return _page("index.html", csrf=csrf, name=who.display_name)
+
+    async def static(request: web.Request) -> web.Response:
+        path, content_type = STATIC[request.path]
+        return web.Response(body=path.read_bytes(), content_type=content_type, charset="utf-8")
+
+    # --- the API the page uses ---------------------------------------------------
+    async def list_cases(request: web.Request) -> web.Response:
+        await staff_for_read(request)
+        return web.json_response({"cases": await asyncio.to_thread(cases.queue)},
+                                 headers={"Cache-Control": "no-store"})
+
+    def case_id_of(request: web.Request) -> int:
+        try:
+            return int(request.match_info["case"])
+        except ValueError:
+            raise web.HTTPNotFound(text=json.dumps({"error": "Ese caso no existe."}), content_type="application/json")
+
+    async def show_case(request: web.Request) -> web.Response:
+        await staff_for_read(request)
+        found = await asyncio.to_thread(cases.detail, case_id_of(request))
+        if found is None:
+            return web.json_response({"error": "Ese caso no existe."}, status=404)
+        return web.json_response(found, headers={"Cache-Control": "no-store"})
+
+    async def change(request: web.Request) -> web.Response:
+        who = await staff_for_change(request)
+        case_id, action = case_id_of(request), request.match_info["action"]
+        try:
+            body = await request.json() if action == "reply" else {}
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return web.json_response({"error": "El cuerpo debe ser un objeto JSON."}, status=400)
+        try:
+            if action == "take":
+                await asyncio.to_thread(cases.take, case_id, who.id)
+            elif action == "reply":
+                await asyncio.to_thread(cases.agent_reply, case_id, who.id, body.get("text"))
+            else:
+                await asyncio.to_thread(cases.close, case_id, who.id)
+        except cases.CaseError as exc:
+            return web.json_response({"error": str(exc)}, status=409)
+        await relay(case_id)
+        return web.json_response(await asyncio.to_thread(cases.detail, case_id))
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        await staff_for_read(request)
+        stream = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
+                                             "X-Accel-Buffering": "no"})
+        await stream.prepare(request)
+        queue: asyncio.Queue = asyncio.Queue()
+        watchers.queues.add(queue)
+        try:
+            await stream.write(b"retry: 2000\n\n")
+            while True:
+                try:
+                    version = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                    await stream.write(f"event: changed\ndata: {json.dumps({'version': version})}\n\n".encode())
+                except asyncio.TimeoutError:
+                    if await current(request) is None:  # signed out or expired: stop streaming
+                        break
+                    await stream.write(b": sigo aqui\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            watchers.queues.discard(queue)
+        return stream
+
+    async def retry_relays() -> None:
+        while True:
+            await asyncio.sleep(RETRY_SECONDS)
+            try:
+                for case_id in await asyncio.to_thread(cases.cases_to_relay):
+                    await relay(case_id)
+                if desk is not None:
+                    await desk.sync()
+            except Exception:  # noqa: BLE001 - keep retrying; the messages stay pending
+                logger.exception("retrying relays failed")
+
+    async def start_background(app: web.Application) -> None:
+        app["tasks"] = [asyncio.create_task(watchers.run()), asyncio.create_task(retry_relays())]
+
+    async def stop_background(app: web.Application) -> None:
+        for task in app["tasks"]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await relay.close()
+        if desk is not None:
+            await desk.close()
+
+    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/", index)
+    for route in STATIC:
+        app.router.add_get(route, static)
+    app.router.add_get("/api/cases", list_cases)
+    app.router.add_get(r"/api/cases/{case}", show_case)
+    app.router.add_post(r"/api/cases/{case}/{action:take|reply|close}", change)
+    app.router.add_get("/api/events", events)
+    app.router.add_get("/health", lambda _: web.json_response({"status": "ok"}))
+    if desk is not None:
+        desk.add_routes(app, relay)
+    app.on_startup.append(start_background)
+    app.on_cleanup.append(stop_background)
+    return app
+
+
+def main() -> None:
+    import argparse
+
+    from bot.db import default_engine
+    from handoff.desks import configured_desk
+    from tools.cli import load_env_file
+    from tools.seed import create_schema
+
+    load_env_file()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(description="Consola de Soporte: casos, transcripción y respuestas")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
+    args = parser.parse_args()
+    create_schema(default_engine())
+    web.run_app(make_app(args.rasa_url, configured_desk()), host=args.host, port=args.port, print=None,
+                access_log=None)
+
+
+if __name__ == "__main__":
+    main()
+

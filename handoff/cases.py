@@ -145,32 +145,47 @@ def _open_for_agent(session, case_id: int) -> SupportCase:
     return case
 
 
-def _to_customer(case: SupportCase, author: Author, text: str, now: datetime, agent: Optional[StaffUser]) -> CaseMessage:
-    message = CaseMessage(author=author, text=text, at=now, delivery=Delivery.PENDING,
-                          agent_id=agent.id if agent else None, agent_name=agent.display_name if agent else None)
+@dataclass(frozen=True)
+class Agent:
+    """Who answers: a console user (`id`), or a helpdesk's agent known only by name."""
+
+    id: Optional[int]
+    name: str
+
+
+def _agent(session, staff_id: Optional[int], desk_agent: Optional[str]) -> Agent:
+    if staff_id is None:
+        return Agent(None, (desk_agent or "Soporte").strip()[:80] or "Soporte")
+    user = session.get(StaffUser, staff_id)
+    return Agent(user.id, user.display_name)
+
+
+def _to_customer(case: SupportCase, author: Author, text: str, now: datetime, agent: Agent) -> CaseMessage:
+    message = CaseMessage(author=author, text=text, at=now, delivery=Delivery.PENDING, agent_id=agent.id,
+                          agent_name=agent.name)
     case.messages.append(message)
     _touch(case, now)
     return message
 
 
-def _assign(case: SupportCase, agent: StaffUser, now: datetime) -> None:
+def _assign(case: SupportCase, agent: Agent, now: datetime) -> None:
     if case.status == CaseStatus.WAITING:
         case.status, case.agent_id, case.taken_at = CaseStatus.WITH_AGENT, agent.id, now
-        _to_customer(case, Author.SYSTEM, f"{agent.display_name}, de Soporte, tomó tu caso y te escribirá aquí mismo.",
+        _to_customer(case, Author.SYSTEM, f"{agent.name}, de Soporte, tomó tu caso y te escribirá aquí mismo.",
                      now, agent)
 
 
 def take(case_id: int, staff_id: int, now: Optional[datetime] = None, engine: Optional[Engine] = None) -> None:
     now = now or utcnow()
     with session_scope(engine) as session:
-        case, agent = _open_for_agent(session, case_id), session.get(StaffUser, staff_id)
+        case, agent = _open_for_agent(session, case_id), _agent(session, staff_id, None)
         if case.status == CaseStatus.WITH_AGENT and case.agent_id != staff_id:
-            raise CaseError(f"{case.agent.display_name} ya atiende este caso.")
+            raise CaseError(f"{case.agent.display_name if case.agent else 'Otra persona'} ya atiende este caso.")
         _assign(case, agent, now)
 
 
-def agent_reply(case_id: int, staff_id: int, text: object, now: Optional[datetime] = None,
-                engine: Optional[Engine] = None) -> int:
+def agent_reply(case_id: int, staff_id: Optional[int], text: object, now: Optional[datetime] = None,
+                engine: Optional[Engine] = None, desk_agent: Optional[str] = None) -> int:
     """Store an agent's reply for relaying (taking the case if nobody had); returns its id."""
     if not isinstance(text, str) or not text.strip():
         raise CaseError("Escribe un mensaje antes de enviarlo.")
@@ -178,21 +193,22 @@ def agent_reply(case_id: int, staff_id: int, text: object, now: Optional[datetim
         raise CaseError(f"El mensaje es muy largo (máximo {MAX_AGENT_CHARS:,} caracteres).")
     now = now or utcnow()
     with session_scope(engine) as session:
-        case, agent = _open_for_agent(session, case_id), session.get(StaffUser, staff_id)
+        case, agent = _open_for_agent(session, case_id), _agent(session, staff_id, desk_agent)
         _assign(case, agent, now)
         message = _to_customer(case, Author.AGENT, text.strip(), now, agent)
         session.flush()
         return message.id
 
 
-def close(case_id: int, staff_id: int, now: Optional[datetime] = None, engine: Optional[Engine] = None) -> None:
+def close(case_id: int, staff_id: Optional[int], now: Optional[datetime] = None, engine: Optional[Engine] = None,
+          desk_agent: Optional[str] = None) -> None:
     now = now or utcnow()
     with session_scope(engine) as session:
-        case, agent = _open_for_agent(session, case_id), session.get(StaffUser, staff_id)
+        case, agent = _open_for_agent(session, case_id), _agent(session, staff_id, desk_agent)
         case.status, case.closed_at = CaseStatus.CLOSED, now
         case.agent_id = case.agent_id or agent.id
         _to_customer(case, Author.SYSTEM,
-                     f"{agent.display_name} cerró la conversación con Soporte. Si necesitas algo más, aquí sigo: "
+                     f"{agent.name} cerró la conversación con Soporte. Si necesitas algo más, aquí sigo: "
                      "soy el asistente de tu Cuenta de Prepago.", now, agent)
 
 
@@ -263,6 +279,58 @@ def cases_to_relay(older_than: timedelta = timedelta(seconds=10), now: Optional[
             .distinct()).scalars())
 
 
+# --- a helpdesk's copy (handoff/desks) ------------------------------------------------
+
+@dataclass(frozen=True)
+class NewCase:
+    id: int
+    title: str  # «Caso #12 · WhatsApp · cuenta 100100»
+    summary: str  # reason, description and transcript, as one note for the helpdesk's agent
+
+
+def desk_backlog(engine: Optional[Engine] = None) -> tuple[list[NewCase], list[tuple[int, str, str]]]:
+    """Open cases not yet in the helpdesk, and customer messages (id, desk ref, text) not yet copied."""
+    with session_scope(engine) as session:
+        fresh = session.execute(select(SupportCase).where(SupportCase.desk_ref.is_(None),
+                                                          SupportCase.status != CaseStatus.CLOSED)
+                                .order_by(SupportCase.id).limit(50)).scalars().all()
+        new = []
+        for case in fresh:
+            who = f"cuenta {case.account}" if case.account else "sin sesión"
+            lines = [f"Motivo: {REASONS.get(case.reason, case.reason)}",
+                     f"Descripción: {redact(case.description) if case.description else '(aún no la da)'}", "",
+                     "Conversación con el asistente:"]
+            lines += [f"{'Cliente' if m.author == Author.CUSTOMER else 'Asistente'}: "
+                      f"{redact(m.text) if m.author == Author.CUSTOMER else m.text}"
+                      for m in case.messages if m.author in (Author.CUSTOMER, Author.BOT)]
+            new.append(NewCase(case.id, f"Caso #{case.id} · {CHANNELS.get(case.channel, case.channel)} · {who}",
+                               "\n".join(lines)))
+        rows = session.execute(
+            select(CaseMessage.id, SupportCase.desk_ref, CaseMessage.text)
+            .join(SupportCase, CaseMessage.case_id == SupportCase.id)
+            .where(SupportCase.desk_ref.is_not(None), CaseMessage.author == Author.CUSTOMER,
+                   CaseMessage.synced.is_(False))
+            .order_by(CaseMessage.id).limit(200)).all()
+        return new, [(i, ref, redact(text)) for i, ref, text in rows]
+
+
+def set_desk_ref(case_id: int, ref: str, engine: Optional[Engine] = None) -> None:
+    """The helpdesk has the case: its messages so far went in the opening note."""
+    with session_scope(engine) as session:
+        session.execute(update(SupportCase).where(SupportCase.id == case_id).values(desk_ref=ref))
+        session.execute(update(CaseMessage).where(CaseMessage.case_id == case_id).values(synced=True))
+
+
+def mark_synced(message_ids: list[int], engine: Optional[Engine] = None) -> None:
+    with session_scope(engine) as session:
+        session.execute(update(CaseMessage).where(CaseMessage.id.in_(message_ids)).values(synced=True))
+
+
+def case_for_desk(ref: str, engine: Optional[Engine] = None) -> Optional[int]:
+    with session_scope(engine) as session:
+        return session.execute(select(SupportCase.id).where(SupportCase.desk_ref == ref)).scalar()
+
+
 # --- what the console shows -------------------------------------------------------------
 
 def version(engine: Optional[Engine] = None) -> str:
@@ -281,10 +349,17 @@ def _summary(case: SupportCase) -> dict:
         "account": case.account or "sin sesión",
         "reason": REASONS.get(case.reason, case.reason),
         "description": redact(case.description) if case.description else None,
-        "agent": case.agent.display_name if case.agent else None,
+        "agent": case.agent.display_name if case.agent else _desk_agent(case),
         "opened_at": case.opened_at.isoformat(),
         "opened": fmt.day_and_time(case.opened_at.astimezone(ZoneInfo(hours.DEFAULT_TIMEZONE))),
     }
+
+
+def _desk_agent(case: SupportCase) -> Optional[str]:
+    """A helpdesk agent has no console account: their name is on their messages."""
+    if case.status == CaseStatus.WAITING:
+        return None
+    return next((m.agent_name for m in case.messages if m.author == Author.AGENT and m.agent_name), None)
 
 
 def queue(engine: Optional[Engine] = None) -> list[dict]:

@@ -125,7 +125,8 @@ def make_app(rasa_url: str, desk=None) -> web.Application:
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # Not no-referrer: with it, browsers send `Origin: null` on form posts and the origin check cannot work.
+        response.headers["Referrer-Policy"] = "same-origin"
         if isinstance(response, web.HTTPException) and response.status >= 400 and not response.text:
             response.text = "Solicitud inválida."
         return response
@@ -268,13 +269,21 @@ def make_app(rasa_url: str, desk=None) -> web.Application:
             try:
                 for case_id in await asyncio.to_thread(cases.cases_to_relay):
                     await relay(case_id)
-                if desk is not None:
-                    await desk.sync()
             except Exception:  # noqa: BLE001 - keep retrying; the messages stay pending
                 logger.exception("retrying relays failed")
 
+    async def sync_desk() -> None:
+        while True:
+            await asyncio.sleep(desk.interval)
+            try:
+                await desk.sync()
+            except Exception:  # noqa: BLE001 - what is not copied yet is copied at the next round
+                logger.exception("copying cases to the helpdesk failed")
+
     async def start_background(app: web.Application) -> None:
         app["tasks"] = [asyncio.create_task(watchers.run()), asyncio.create_task(retry_relays())]
+        if desk is not None:
+            app["tasks"].append(asyncio.create_task(sync_desk()))
 
     async def stop_background(app: web.Application) -> None:
         for task in app["tasks"]:

@@ -17,7 +17,7 @@ from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
@@ -118,14 +118,23 @@ def sign_in(username: object, password: object, now: Optional[datetime] = None,
     username = username.strip().lower() if isinstance(username, str) else ""
     password = password if isinstance(password, str) else ""
     with session_scope(engine) as session:
-        user = session.execute(select(StaffUser).where(StaffUser.username == username).with_for_update()).scalar()
+        # The count goes up first, in one UPDATE (a write lock on SQLite, a row lock on
+        # PostgreSQL), so parallel guesses each see their own number.
+        session.execute(
+            update(StaffUser)
+            .where(StaffUser.username == username, StaffUser.active.is_(True),
+                   or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now))
+            .values(failed_logins=StaffUser.failed_logins + 1))
+        user = session.execute(select(StaffUser).where(StaffUser.username == username)).scalar()
         if user is None or not user.active:
             outcome = "unknown"
         elif user.locked_until is not None and user.locked_until > now:
             outcome = "locked"
+        elif user.failed_logins > MAX_FAILURES:
+            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+            outcome = "locked"
         else:
-            user.failed_logins += 1
-            outcome = "check" if user.failed_logins <= MAX_FAILURES else _lock(user, now)
+            outcome = "check"
         user_id, stored = (user.id, user.password_hash) if user is not None else (None, _DECOY)
     # Raised outside the transactions: an exception inside one would roll the count back.
     if outcome == "unknown":
@@ -135,22 +144,17 @@ def sign_in(username: object, password: object, now: Optional[datetime] = None,
         raise StaffError(LOCKED)
     if not _check(stored, password):
         with session_scope(engine) as session:
-            user = session.get(StaffUser, user_id, with_for_update=True)
-            outcome = _lock(user, now) if user.failed_logins >= MAX_FAILURES else "wrong"
-        raise StaffError(LOCKED if outcome == "locked" else WRONG)
+            locked = session.execute(
+                update(StaffUser).where(StaffUser.id == user_id, StaffUser.failed_logins >= MAX_FAILURES)
+                .values(locked_until=now + LOCKOUT, failed_logins=0)).rowcount
+        raise StaffError(LOCKED if locked else WRONG)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with session_scope(engine) as session:
-        user = session.get(StaffUser, user_id, with_for_update=True)
-        user.failed_logins, user.locked_until = 0, None
-        session.add(StaffSession(token_hash=_digest(token), staff_id=user.id, csrf=csrf, created_at=now,
+        session.execute(update(StaffUser).where(StaffUser.id == user_id).values(failed_logins=0, locked_until=None))
+        session.add(StaffSession(token_hash=_digest(token), staff_id=user_id, csrf=csrf, created_at=now,
                                  expires_at=now + SESSION_LIFETIME))
         session.execute(delete(StaffSession).where(StaffSession.expires_at < now))
-        return SignedIn(_staff(user), token, csrf)
-
-
-def _lock(user: StaffUser, now: datetime) -> str:
-    user.locked_until, user.failed_logins = now + LOCKOUT, 0
-    return "locked"
+        return SignedIn(Staff(user_id, user.username, user.display_name), token, csrf)
 
 
 def _check(stored: str, password: str) -> bool:

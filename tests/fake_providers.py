@@ -1,4 +1,4 @@
-"""A local stand-in for the Twilio, Telegram and Meta Graph APIs.
+"""A local stand-in for the Twilio, Telegram, Meta Graph and Chatwoot APIs.
 
 The channels' real SDKs send their real HTTP requests here (the API base URL
 is the only thing the tests change); this server records each request and
@@ -69,10 +69,29 @@ def _handler(recorded: Recorded):
                     "chat": {"id": int(body.get("chat_id")), "type": "private"}, "text": body.get("text")}})
             elif re.match(r"^/bot[^/]+/answerCallbackQuery$", url.path):
                 self._reply(200, {"ok": True, "result": True})
+            elif url.path.startswith("/api/v1/accounts/"):  # Chatwoot's application API
+                self._chatwoot(url.path, body)
             elif url.path.endswith("/me/messages"):  # Graph API
                 self._reply(200, {"recipient_id": body.get("recipient", {}).get("id"), "message_id": "m_fake"})
             else:
                 self._reply(404, {"error": "unknown endpoint"})
+
+        def _chatwoot(self, path: str, body: dict) -> None:
+            if not self.headers.get("api_access_token"):
+                return self._reply(401, {"error": "You need to sign in or sign up before continuing."})
+            number = len(recorded.requests)
+            if re.match(r"^/api/v1/accounts/\d+/contacts$", path):
+                self._reply(200, {"payload": {
+                    "contact": {"id": number, "name": body.get("name"), "identifier": body.get("identifier")},
+                    "contact_inbox": {"source_id": f"src-{number}", "inbox": {"id": body.get("inbox_id")}}}})
+            elif re.match(r"^/api/v1/accounts/\d+/conversations$", path):
+                self._reply(200, {"id": 9000 + number, "inbox_id": body.get("inbox_id"), "status": "open",
+                                  "contact_inbox": {"source_id": body.get("source_id")}})
+            elif re.match(r"^/api/v1/accounts/\d+/conversations/\d+/messages$", path):
+                self._reply(200, {"id": number, "content": body.get("content"), "private": body.get("private", False),
+                                  "message_type": 0 if body.get("message_type") == "incoming" else 1})
+            else:
+                self._reply(404, {"error": "Resource could not be found"})
 
         def _reply(self, status: int, payload: dict) -> None:
             data = json.dumps(payload).encode()

@@ -14,6 +14,8 @@ from aiohttp import web
 
 
 class Desk(Protocol):
+    interval: float  # seconds between two `sync` rounds
+
     async def sync(self) -> None:
         """Copy new cases and customer messages to the helpdesk (called every few seconds)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import uuid
 
 import pytest
@@ -251,3 +252,22 @@ def test_the_live_queue_streams_a_change_when_a_case_opens(stack):
         for line in stream.iter_lines(decode_unicode=True):
             if line.startswith("data:") and json.loads(line[5:])["version"] == after:
                 break  # pushed without the page asking
+
+
+def test_an_agents_reply_reaches_only_its_own_customer(stack):
+    first, second = f"mine-{uuid.uuid4().hex[:10]}", f"other-{uuid.uuid4().hex[:10]}"
+    say(stack, "quiero hablar con una persona porque no me aparece el depósito del lunes", token=token("100100"),
+        session=first)
+    say(stack, "quiero hablar con una persona porque la recarga automática no funciona", token=token("200200"),
+        session=second)
+    agent = sign_in(stack)
+    mine = case_with(agent, stack, "depósito del lunes")
+    secret = f"Tu folio es {uuid.uuid4().hex[:8]}"  # ASCII: the tracker stores JSON with escaped accents
+    act(agent, stack, mine["id"], "reply", text=secret)
+    trackers = sqlite3.connect(stack.work / "trackers.db")
+    holders = {row[0] for row in trackers.execute("select sender_id from events where data like ?", (f"%{secret}%",))}
+    assert len(holders) == 1 and next(iter(holders)).startswith("100100-")
+    other = case_with(agent, stack, "recarga automática no funciona")
+    assert secret not in json.dumps(other, ensure_ascii=False)
+    for case in (mine, other):
+        act(agent, stack, case["id"], "close")

@@ -44,12 +44,17 @@ def test_compose_file_is_valid_and_wires_the_topology():
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     services = config["services"]
-    assert {"rasa", "actions", "haproxy", "postgres", "redis", "migrate"} <= set(services)
+    assert {"rasa", "actions", "haproxy", "console", "postgres", "redis", "migrate"} <= set(services)
     assert services["rasa"]["deploy"]["replicas"] >= 2
     env = services["rasa"]["environment"]
     assert env["PREPAGO_ACTIONS_URL"].startswith("http://haproxy:")
-    # Only the load balancer is published; replicas, databases and Redis are not.
-    assert [name for name, service in services.items() if service.get("ports")] == ["haproxy"]
+    # Only the load balancer is published, and the staff console on the host's loopback;
+    # replicas, databases and Redis are not.
+    published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
+    assert set(published) == {"haproxy", "console"}
+    # docker-compose prints a published port as "127.0.0.1:8090:8090" or as a mapping, by version.
+    assert all((port.get("host_ip") if isinstance(port, dict) else port.split(":")[0]) == "127.0.0.1"
+               for port in published["console"])
 
 
 def test_compose_refuses_to_start_without_each_secret():

@@ -2,6 +2,7 @@
 against the session's real stack, and the recording stand-in in place of Chatwoot."""
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import time
@@ -9,6 +10,8 @@ import urllib.request
 
 import pytest
 import requests
+
+from sqlalchemy import select
 
 from bot.db import session_scope
 from handoff.models import SupportCase
@@ -61,20 +64,24 @@ def test_a_whatsapp_handoff_answered_from_chatwoot(stack, providers, chatwoot_co
     assert "te comunico con una persona de Soporte" in whatsapp_texts(stack, providers, phone, text)
 
     # The case reaches Chatwoot: a contact, a conversation in the API inbox, the transcript as a private note.
-    created = wait_for(lambda: [c for c in chatwoot_calls(providers, mark, "/conversations")
-                                if c["body"]["inbox_id"] == 7])
-    assert all(c["headers"].get("api_access_token", "").startswith("cw-") for c in chatwoot_calls(providers, mark, ""))
-    contact = chatwoot_calls(providers, mark, "/contacts")[-1]["body"]
-    assert contact["name"].startswith("Caso #") and "WhatsApp" in contact["name"] and phone not in str(contact)
-    note = wait_for(lambda: [m["body"] for m in chatwoot_calls(providers, mark, "/messages") if m["body"].get("private")])
-    assert "me cobró dos veces" in note[0]["content"] and "Molesto" not in note[0]["content"]
-    case_id = created[0]["body"]["custom_attributes"]["prepago_case"]
+    with session_scope(stack.store) as session:
+        case_id = session.execute(select(SupportCase.id).where(SupportCase.description == text)).scalar_one()
 
     def desk_ref():
         with session_scope(stack.store) as session:
             return session.get(SupportCase, case_id).desk_ref
 
     conversation = int(wait_for(desk_ref))
+    created = [c for c in chatwoot_calls(providers, mark, "/conversations")
+               if c["body"]["custom_attributes"] == {"prepago_case": case_id}]
+    assert len(created) == 1 and created[0]["body"]["inbox_id"] == 7 and created[0]["body"]["status"] == "open"
+    assert all(c["headers"].get("api_access_token", "").startswith("cw-") for c in chatwoot_calls(providers, mark, ""))
+    contact = next(c["body"] for c in chatwoot_calls(providers, mark, "/contacts")
+                   if c["body"]["identifier"] == f"prepago-caso-{case_id}")
+    assert contact["name"] == f"Caso #{case_id} · WhatsApp · sin sesión" and phone not in json.dumps(contact)
+    note = [m["body"] for m in chatwoot_calls(providers, mark, f"/conversations/{conversation}/messages")]
+    assert note[0]["private"] is True and note[0]["message_type"] == "outgoing"
+    assert "Motivo: Pidió hablar con una persona" in note[0]["content"] and text in note[0]["content"]
 
     # A later customer message is copied as incoming.
     reply, sent = whatsapp(stack, providers, phone, "¿ya lo vieron?")

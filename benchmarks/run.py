@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from benchmarks import cluster_bench, quality_bench, speed_bench, store_bench
+from benchmarks import cluster_bench, handoff_bench, quality_bench, speed_bench, store_bench
 from benchmarks.stats import machine
 from bot.config import PROJECT_ROOT
 from tools.serve import QUIET_ENV
@@ -42,7 +42,7 @@ TARGETS = {
 }
 
 
-PARTS = ("quality", "training", "speed", "store", "cluster")
+PARTS = ("quality", "training", "speed", "store", "cluster", "handoff")
 
 
 def train_timing(work: Path) -> dict:
@@ -151,6 +151,17 @@ def markdown(results: dict) -> str:
             lines.append(f"| {name} | {r['rows']:,} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += cluster_markdown(results.get("cluster"))
+    h = results.get("handoff")
+    if h:
+        lines += ["## Human handoff (widget over socket.io, staff console over HTTP, one Rasa process, SQLite)", "",
+                  f"{h['cases']} cases, each: the customer asks for a person, the agent replies {h.get('replies', 3)} times "
+                  "and closes.", "",
+                  "| measure | n | p50 (ms) | p95 (ms) |", "| --- | --- | --- | --- |"]
+        for key, label in (("handoff_turn", "customer asks for a person → the assistant's answer (case opened)"),
+                           ("console_notified", "customer's message → the console's live queue is told"),
+                           ("agent_reply_to_widget", "agent presses «Enviar» → the reply is in the widget")):
+            lines.append(f"| {label} | {h[key]['n']} | {h[key]['p50_ms']} | {h[key]['p95_ms']} |")
+        lines += ["", f"Console process peak RSS: {h.get('console_rss_mib')} MiB.", ""]
     lines += ["## Targets", "", "| target | goal | measured |", "| --- | --- | --- |"]
     for name, (goal, value) in results.get("targets", {}).items():
         lines.append(f"| {name} | {goal} | {value} |")
@@ -273,6 +284,8 @@ def main(argv=None) -> int:
         "cluster": ("Replicas behind HAProxy", lambda work: cluster_bench.cluster(
             MODEL, work, seconds=2 if args.smoke else 30, concurrencies=(4,) if args.smoke else (8, 32, 128),
             replica_counts=(2,) if args.smoke else (1, 2))),
+        "handoff": ("Human handoff", lambda work: handoff_bench.handoff(
+            MODEL, work, cases=2 if args.smoke else 20, replies=2 if args.smoke else 3)),
     }
     failed = False
     for key in PARTS:

@@ -29,6 +29,9 @@ def test_benchmark_smoke_run_writes_its_table_and_json(trained_model, tmp_path):
         assert run["replicas"] == 2 and run["load"][0]["errors"] == 0 and run["load"][0]["messages"] > 0
         assert set(run["cpu_ms_per_message"]) == {"rasa", "actions", "haproxy", "postgresql", "redis"}
         assert all(load["errors"] == 0 for load in results["cluster"]["event_loop"].values())
+    handoff = results["handoff"]
+    assert handoff["agent_reply_to_widget"]["n"] == 4 and handoff["console_notified"]["p95_ms"] > 0
     table = (tmp_path / "RESULTS.md").read_text()
-    for heading in ("## NLU quality", "## Speed through the real HTTP servers", "## Account store lookups", "## Targets"):
+    for heading in ("## NLU quality", "## Speed through the real HTTP servers", "## Account store lookups",
+                    "## Human handoff", "## Targets"):
         assert heading in table

@@ -96,6 +96,14 @@ def test_memory_requests_cover_the_measured_peak():
         assert measured[key] <= request < limit, (manifest, measured[key], request, limit)
 
 
+def test_the_consoles_memory_request_covers_its_measured_peak():
+    results = json.loads((PROJECT_ROOT / "benchmarks" / "results.json").read_text())
+    measured = results["handoff"]["console_rss_mib"]
+    docs = list(yaml.safe_load_all((DEPLOY / "k8s" / "console.yaml").read_text()))
+    resources = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert measured <= int(resources["requests"]["memory"].removesuffix("Mi"))
+
+
 def test_dockerfile_copies_only_what_exists_and_runs_unprivileged():
     text = (DEPLOY / "Dockerfile").read_text()
     for line in re.findall(r"^COPY (.+)$", text, flags=re.M):

@@ -305,3 +305,46 @@ def test_a_flood_gets_one_budget_across_replicas(cluster):
     answered = statuses.count(200)
     assert set(statuses) == {200, 429}
     assert 30 <= answered <= 32, answered  # per replica, all 36 would pass (18 each)
+
+
+def test_an_agents_reply_reaches_a_widget_on_the_other_replica(cluster):
+    """The widget's socket is on rasa1; the relay runs on rasa2: the Redis manager carries the reply."""
+    import asyncio
+    import re
+
+    import socketio
+
+    from bot.db import engine_for
+    from handoff import cases, staff
+
+    store = engine_for(cluster.database_url)
+    agent = staff.create_user(f"carmen{uuid.uuid4().hex[:6]}", "Carmen Díaz", "contraseña-del-cluster", store)
+    rasa1, rasa2 = (cluster.replica_url(name) for name in cluster.replica_names())
+
+    def relay_on(url: str, case_id: int) -> dict:
+        reply = requests.post(f"{url}/webhooks/handoff/deliver", json={"case": case_id}, timeout=30,
+                              headers={"Authorization": f"Bearer {os.environ['RASA_API_TOKEN']}"})
+        assert reply.status_code == 200, reply.text
+        return reply.json()["delivered"]
+
+    async def scenario():
+        received: asyncio.Queue = asyncio.Queue()
+        widget = socketio.AsyncClient()
+        widget.on("bot_uttered", lambda data: received.put_nowait(data))
+        await widget.connect(rasa1, socketio_path="/socket.io", transports=["websocket"],
+                             auth={"token": TOKEN, "session": new_session()})
+        await widget.emit("user_uttered", {"message": "quiero hablar con una persona", "id": new_session()[:16]})
+        opened = await asyncio.wait_for(received.get(), 60)
+        case_id = int(re.search(r"caso #(\d+)", opened["text"]).group(1))
+        await asyncio.to_thread(cases.agent_reply, case_id, agent.id, "Hola, soy Carmen.", None, store)
+        states = await asyncio.to_thread(relay_on, rasa2, case_id)
+        assert set(states.values()) == {"sent"}
+        shown = [await asyncio.wait_for(received.get(), 30) for _ in range(2)]
+        assert shown[1] == {"text": "Hola, soy Carmen.", "agent": "Carmen Díaz"}
+        await asyncio.to_thread(cases.close, case_id, agent.id, None, store)
+        await asyncio.to_thread(relay_on, rasa2, case_id)
+        closing = await asyncio.wait_for(received.get(), 30)
+        assert "cerró la conversación con Soporte" in closing["text"]
+        await widget.disconnect()
+
+    asyncio.run(scenario())

@@ -20,8 +20,8 @@ from bot.models import Account
 from handoff.cases import version
 from handoff.models import StaffUser
 from handoff.staff import create_user
-from tests.conftest import AGENT
-from tests.test_messaging import whatsapp, whatsapp_texts
+from tests.conftest import AGENT, CHANNEL_SECRETS
+from tests.test_messaging import messenger, telegram, whatsapp, whatsapp_texts
 from tests.test_server import say, texts, token
 
 pytestmark = pytest.mark.server
@@ -270,4 +270,24 @@ def test_an_agents_reply_reaches_only_its_own_customer(stack):
     other = case_with(agent, stack, "recarga automática no funciona")
     assert secret not in json.dumps(other, ensure_ascii=False)
     for case in (mine, other):
+        act(agent, stack, case["id"], "close")
+
+
+def test_replies_reach_telegram_and_messenger_through_their_senders(stack, providers):
+    user, psid = 7_000_000 + int(uuid.uuid4().int % 100_000), f"psid-{uuid.uuid4().hex[:10]}"
+    telegram(stack, providers, user, "quiero hablar con una persona, me cobraron una llamada que no hice")
+    messenger(stack, providers, psid, "quiero hablar con una persona, no me aparece el depósito de hoy")
+    agent = sign_in(stack)
+    for words, sent_to in (("me cobraron una llamada que no hice", f"/bot{CHANNEL_SECRETS['TELEGRAM_BOT_TOKEN']}"),
+                           ("no me aparece el depósito de hoy", "/me/messages")):
+        case = case_with(agent, stack, words)
+        mark = providers.mark()
+        act(agent, stack, case["id"], "reply", text=f"Revisando: {words}")
+        sent = [r["body"] for r in providers.since(mark) if sent_to in r["path"]]
+        if case["channel"] == "Telegram":
+            assert {"chat_id": user, "text": f"Ana López (Soporte): Revisando: {words}"}.items() <= \
+                {**sent[-1], "chat_id": int(sent[-1]["chat_id"])}.items()
+        else:
+            assert sent[-1]["recipient"] == {"id": psid}
+            assert sent[-1]["message"]["text"] == f"Ana López (Soporte): Revisando: {words}"
         act(agent, stack, case["id"], "close")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -69,6 +70,10 @@ def test_a_customer_and_an_agent_talk_live_then_the_assistant_is_back(pages, sta
     expect(agent.locator("#transcript img")).to_have_count(0)
     expect(agent.locator("#transcript")).to_contain_text("Entregado al canal")
     expect(customer.locator(".pc-log")).to_contain_text("Ana López, de Soporte, tomó tu caso")
+    shot = (PROJECT_ROOT / "docs" / "console.png" if os.environ.get("PREPAGO_UPDATE_SCREENSHOT")
+            else PROJECT_ROOT / "tests" / "artifacts" / "console.png")
+    shot.parent.mkdir(exist_ok=True)
+    agent.screenshot(path=str(shot))
 
     agent.get_by_role("button", name="Cerrar el caso").click()
     expect(customer.locator(".pc-log")).to_contain_text("cerró la conversación con Soporte", timeout=15000)

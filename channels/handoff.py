@@ -113,7 +113,7 @@ class HandoffRelayInput(InputChannel):
             note = None if route.channel == "prepago" else f"El canal {route.channel} no está activo."
             return (Delivery.STORED, note) if route.channel == "prepago" else (Delivery.PENDING, note)
         try:
-            await target.send(target.chat_of(route.channel_user), [{"text": shown_text(message)}])
+            await target.send_as_agent(target.chat_of(route.channel_user), shown_text(message))
         except Exception as exc:  # noqa: BLE001 - kept pending, retried, then shown to the agent as failed
             logger.warning("handoff message %s on %s failed: %s", message.id, route.channel, exc)
             return Delivery.PENDING, f"{cases.CHANNELS.get(route.channel, route.channel)} no lo aceptó: {exc}"[:200]

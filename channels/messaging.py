@@ -82,6 +82,11 @@ class MessagingInput(InputChannel):
     async def send(self, reply_to: Any, messages: list[dict]) -> None:
         raise NotImplementedError
 
+    async def send_as_agent(self, reply_to: Any, text: str) -> None:
+        """A support agent's message (channels/handoff.py); a provider with rules for
+        human replies overrides it (Messenger's HUMAN_AGENT tag)."""
+        await self.send(reply_to, [{"text": text}])
+
     async def acknowledge(self, inbound: Inbound) -> None:
         """Tell the provider a tap was received (only Telegram needs it)."""
 

@@ -70,6 +70,14 @@ class SecureMessengerInput(MessagingInput):
                     {"content_type": "text", "title": b["title"][:20], "payload": b["payload"]} for b in buttons]
             await asyncio.to_thread(self.client().send, payload, psid, "RESPONSE")
 
+    async def send_as_agent(self, psid: str, text: str) -> None:
+        # Meta allows a person's reply up to 7 days after the customer's last message with
+        # this tag (RESPONSE covers 24 hours). Its errors come back as a body, not an exception.
+        result = await asyncio.to_thread(self.client().send, {"text": plain_text(text)[:2000]}, psid,
+                                         "MESSAGE_TAG", "REGULAR", 20, "HUMAN_AGENT")
+        if isinstance(result, dict) and result.get("error"):
+            raise RuntimeError((result["error"] or {}).get("message") or "Messenger rechazó el mensaje")
+
     def extra_routes(self, hook: Blueprint) -> None:
         @hook.route("/webhook", methods=["GET"])
         async def subscribe(request: Request) -> HTTPResponse:

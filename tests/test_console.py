@@ -290,4 +290,6 @@ def test_replies_reach_telegram_and_messenger_through_their_senders(stack, provi
         else:
             assert sent[-1]["recipient"] == {"id": psid}
             assert sent[-1]["message"]["text"] == f"Ana López (Soporte): Revisando: {words}"
+            # A person's reply may come after Messenger's 24-hour window: Meta's HUMAN_AGENT tag.
+            assert (sent[-1]["messaging_type"], sent[-1]["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
         act(agent, stack, case["id"], "close")

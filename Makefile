@@ -34,7 +34,7 @@ test: $(BIN)/.installed-test $(MODEL) $(WIDGET_DEPS) system-tools  ## set up and
 
 # The widget's only dependency, socket.io-client, served from here (no CDN).
 $(WIDGET_DEPS): web/package.json web/package-lock.json
-	@$(STEP) "Instalando el widget web (socket.io-client)" npm ci --prefix web --no-audit --no-fund
+	@$(STEP) "Instalando el widget y las gráficas (socket.io-client, Chart.js)" npm ci --prefix web --no-audit --no-fund
 
 # Chromium (browser tests), HAProxy (cluster tests), docker-compose (deployment file checks).
 system-tools:

@@ -8,7 +8,6 @@ channel is gone is kept and reported, never lost.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
@@ -20,6 +19,7 @@ from sqlalchemy.engine import Engine
 from bot import formatting as fmt
 from bot.db import session_scope
 from bot.models import EntryKind, utcnow
+from bot.privacy import hide_cards
 from bot.replies import movement_line
 from bot.store import UnknownAccount, get_account, movements
 from handoff import hours
@@ -48,8 +48,6 @@ DELIVERIES = {
 MAX_AGENT_CHARS = 2000
 MAX_ATTEMPTS = 5
 TRANSCRIPT_LIMIT = 60
-# A card number (13-19 digits, spaces or dashes allowed) never reaches an agent's screen.
-_CARD_LIKE = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 
 NOTED = ("Gracias, ya lo anoté en tu caso. La persona de Soporte que lo tome te escribirá aquí mismo; "
          "puedes seguir agregando detalles.")
@@ -72,8 +70,8 @@ class Opened:
     existing: bool  # the conversation already had an open case
 
 
-def redact(text: str) -> str:
-    return _CARD_LIKE.sub("[número oculto]", text)
+# A card number written in the chat never reaches an agent's screen.
+redact = hide_cards
 
 
 def _touch(case: SupportCase, now: datetime) -> None:

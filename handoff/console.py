@@ -57,11 +57,37 @@ def _secure_cookie() -> bool:
     return os.environ.get("PREPAGO_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes")
 
 
-def _page(file: str, **values: str) -> web.Response:
+def page(file: str, **values: str) -> web.Response:
     text = (WEB / file).read_text()
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
     return web.Response(text=text, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def current(request: web.Request) -> Optional[tuple[staff.Staff, str]]:
+    """The signed-in staff member and their session's CSRF token, from the cookie (never a customer's token)."""
+    return await asyncio.to_thread(staff.session_for, request.cookies.get(SESSION_COOKIE))
+
+
+def same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    # Browsers send Origin on every POST; a missing one is a non-browser client with the cookie.
+    return origin is None or origin == f"{request.scheme}://{request.host}"
+
+
+def _refuse(kind, message: str):
+    return kind(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
+
+
+async def require_staff(request: web.Request, change: bool = False) -> staff.Staff:
+    """The staff member of a request, or 401; a change also needs the session's CSRF token and the origin (403)."""
+    signed = await current(request)
+    if signed is None:
+        raise _refuse(web.HTTPUnauthorized, NOT_SIGNED_IN)
+    who, csrf = signed
+    if change and (not same_origin(request) or not staff.same_token(request.headers.get("X-CSRF-Token"), csrf)):
+        raise _refuse(web.HTTPForbidden, BAD_CSRF)
+    return who
 
 
 class Relay:
@@ -112,7 +138,8 @@ class Watchers:
                     queue.put_nowait(version)
 
 
-def make_app(rasa_url: str, desk=None) -> web.Application:
+def make_app(rasa_url: str, desk=None, sections=()) -> web.Application:
+    """The console; each of `sections` adds its pages (e.g. insights.web.add_routes)."""
     relay = Relay(rasa_url)
     watchers = Watchers()
 
@@ -131,37 +158,14 @@ def make_app(rasa_url: str, desk=None) -> web.Application:
             response.text = "Solicitud inválida."
         return response
 
-    async def current(request: web.Request) -> Optional[tuple[staff.Staff, str]]:
-        return await asyncio.to_thread(staff.session_for, request.cookies.get(SESSION_COOKIE))
-
-    def same_origin(request: web.Request) -> bool:
-        origin = request.headers.get("Origin")
-        # Browsers send Origin on every POST; a missing one is a non-browser client with the cookie.
-        return origin is None or origin == f"{request.scheme}://{request.host}"
-
-    async def staff_for_change(request: web.Request) -> staff.Staff:
-        signed = await current(request)
-        if signed is None:
-            raise web.HTTPUnauthorized(text=json.dumps({"error": NOT_SIGNED_IN}), content_type="application/json")
-        who, csrf = signed
-        if not same_origin(request) or not staff.same_token(request.headers.get("X-CSRF-Token"), csrf):
-            raise web.HTTPForbidden(text=json.dumps({"error": BAD_CSRF}), content_type="application/json")
-        return who
-
-    async def staff_for_read(request: web.Request) -> staff.Staff:
-        signed = await current(request)
-        if signed is None:
-            raise web.HTTPUnauthorized(text=json.dumps({"error": NOT_SIGNED_IN}), content_type="application/json")
-        return signed[0]
-
     # --- pages ---------------------------------------------------------------
     async def login_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
         token = secrets.token_urlsafe(32)
-        page = _page("login.html", csrf=token, error=error)
-        page.set_status(status)
-        page.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure_cookie(),
-                        path="/login", max_age=3600)
-        return page
+        response = page("login.html", csrf=token, error=error)
+        response.set_status(status)
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure_cookie(),
+                            path="/login", max_age=3600)
+        return response
 
     async def login(request: web.Request) -> web.Response:
         form = await request.post()
@@ -194,7 +198,7 @@ def make_app(rasa_url: str, desk=None) -> web.Application:
         if signed is None:
             raise web.HTTPSeeOther("/login")
         who, csrf = signed
-        return _page("index.html", csrf=csrf, name=who.display_name)
+        return page("index.html", csrf=csrf, name=who.display_name)
 
     async def static(request: web.Request) -> web.Response:
         path, content_type = STATIC[request.path]
@@ -202,7 +206,7 @@ def make_app(rasa_url: str, desk=None) -> web.Application:
 
     # --- the API the page uses ---------------------------------------------------
     async def list_cases(request: web.Request) -> web.Response:
-        await staff_for_read(request)
+        await require_staff(request)
         return web.json_response({"cases": await asyncio.to_thread(cases.queue)},
                                  headers={"Cache-Control": "no-store"})
 
@@ -213,14 +217,14 @@ def make_app(rasa_url: str, desk=None) -> web.Application:
             raise web.HTTPNotFound(text=json.dumps({"error": "Ese caso no existe."}), content_type="application/json")
 
     async def show_case(request: web.Request) -> web.Response:
-        await staff_for_read(request)
+        await require_staff(request)
         found = await asyncio.to_thread(cases.detail, case_id_of(request))
         if found is None:
             return web.json_response({"error": "Ese caso no existe."}, status=404)
         return web.json_response(found, headers={"Cache-Control": "no-store"})
 
     async def change(request: web.Request) -> web.Response:
-        who = await staff_for_change(request)
+        who = await require_staff(request, change=True)
         case_id, action = case_id_of(request), request.match_info["action"]
         try:
             body = await request.json() if action == "reply" else {}
@@ -241,7 +245,7 @@ def make_app(rasa_url: str, desk=None) -> web.Application:
         return web.json_response(await asyncio.to_thread(cases.detail, case_id))
 
     async def events(request: web.Request) -> web.StreamResponse:
-        await staff_for_read(request)
+        await require_staff(request)
         stream = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                              "X-Accel-Buffering": "no"})
         await stream.prepare(request)
@@ -308,6 +312,8 @@ def make_app(rasa_url: str, desk=None) -> web.Application:
     app.router.add_get("/health", lambda _: web.json_response({"status": "ok"}))
     if desk is not None:
         desk.add_routes(app, relay)
+    for add_routes in sections:
+        add_routes(app)
     app.on_startup.append(start_background)
     app.on_cleanup.append(stop_background)
     return app
@@ -318,6 +324,7 @@ def main() -> None:
 
     from bot.db import default_engine
     from handoff.desks import configured_desk
+    from insights.web import add_routes as insights_pages
     from tools.cli import load_env_file
     from tools.seed import create_schema
 
@@ -329,8 +336,8 @@ def main() -> None:
     parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
     args = parser.parse_args()
     create_schema(default_engine())
-    web.run_app(make_app(args.rasa_url, configured_desk()), host=args.host, port=args.port, print=None,
-                access_log=None)
+    app = make_app(args.rasa_url, configured_desk(), sections=[insights_pages])
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ def stack(trained_model, tmp_path_factory, providers):
     hours = support_hours_around(datetime.now(ZoneInfo("America/Mexico_City")))
     env = {"PREPAGO_DATABASE_URL": db_url, **CHANNEL_SECRETS, "PREPAGO_TWILIO_API_BASE": providers.base,
            "PREPAGO_TELEGRAM_API_BASE": providers.base, "PREPAGO_GRAPH_API_BASE": providers.base,
-           "PREPAGO_SUPPORT_HOURS": hours}
+           "PREPAGO_SUPPORT_HOURS": hours, "PREPAGO_TRACKER_DB_URL": f"sqlite:///{work / 'trackers.db'}"}
     with running_stack(trained_model, ports, work / "logs", env, endpoints) as s:
         s.work, s.store, s.support_hours = work, engine_for(db_url), hours
         yield s

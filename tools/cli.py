@@ -123,6 +123,84 @@ def cmd_staff(args) -> int:
     return 0
 
 
+def _days(args) -> tuple[date, date]:
+    from bot.periods import today_in
+
+    until = date.fromisoformat(args.until) if args.until else today_in("America/Mexico_City")
+    since = date.fromisoformat(args.since) if args.since else until - timedelta(days=29)
+    if since > until:
+        raise ValueError("--since va antes de --until")
+    return since, until
+
+
+def cmd_report(args) -> int:
+    """Containment, fallbacks, handoffs… by day and channel, from the conversations."""
+    from bot.db import default_engine
+    from insights.ingest import ingest
+    from insights.metrics import to_csv, report
+    from insights.source import tracker_engine
+    from insights.unanswered import groups
+    from tools.seed import create_schema
+
+    try:
+        since, until = _days(args)
+    except ValueError as exc:
+        print(f"Fechas inválidas: {exc} (usa AAAA-MM-DD).", file=sys.stderr)
+        return 2
+    create_schema(default_engine())
+    ingest(tracker_engine())
+    figures = report(since, until)
+    t = figures["totals"]
+
+    def pct(value):
+        return "–" if value is None else f"{value:.1%}"
+
+    print(f"Del {since} al {until}: {t['conversations']} conversaciones, {t['messages']} mensajes")
+    print(f"  Resueltas sin una persona (contención): {pct(t['containment'])}")
+    print(f"  Mensajes no entendidos (fallback):      {pct(t['fallback_rate'])}")
+    print(f"  Aclaraciones ofrecidas:                 {pct(t['clarification_rate'])} "
+          f"(eligieron una sugerencia: {pct(t['picked_suggestion_rate'])})")
+    print(f"  Pasadas a una persona:                  {pct(t['handoff_rate'])} "
+          + ", ".join(f"{r['reason']}: {r['cases']}" for r in figures["handoff_reasons"]))
+    print(f"  Consultas de cuenta respondidas:        {t['lookups']}")
+    r = figures["response_ms"]
+    print(f"  Tiempo de respuesta: mediana {r['median']} ms, p95 {r['p95']} ms")
+    print("  Lo más preguntado: " + ", ".join(f"{i['title']} ({i['messages']})" for i in figures["top_intents"][:6]))
+    unanswered = groups(since, until)[:10]
+    if unanswered:
+        print("  Lo que no entendió (grupos):")
+        for g in unanswered:
+            guesses = ", ".join(f"{x['intent']} {x['confidence']:.2f}" for x in g["guesses"])
+            print(f"    {g['count']:>4} × «{g['text']}»  (¿{guesses}?)")
+    if args.csv:
+        Path(args.csv).write_text(to_csv(figures))
+        print(f"CSV por día y canal: {args.csv}")
+    return 0
+
+
+def cmd_export_training(args) -> int:
+    from insights.unanswered import export
+
+    count = export(Path(args.out))
+    print(f"{count} ejemplos etiquetados en {args.out}: revísalos antes de copiarlos a data/nlu_es/ (README, «Insights»).")
+    return 0
+
+
+def cmd_purge(args) -> int:
+    from bot.db import default_engine
+    from insights.retention import purge
+    from insights.source import tracker_engine
+    from tools.seed import create_schema
+
+    if args.older_than < 1:
+        print("--older-than debe ser de al menos 1 día.", file=sys.stderr)
+        return 2
+    create_schema(default_engine())
+    removed = purge(args.older_than, tracker_engine())
+    print(f"Borrado lo anterior a {args.older_than} días: " + ", ".join(f"{v} {k}" for k, v in removed.items()))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from tools.serve import serve
 
@@ -191,6 +269,20 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("disable", "enable"):
         staff_sub.add_parser(name, help=f"{name} a staff user").add_argument("username")
     p.set_defaults(func=cmd_staff)
+
+    p = sub.add_parser("report", help="insights: containment, fallbacks, handoffs, top intents, unanswered questions")
+    p.add_argument("--since", help="first day (YYYY-MM-DD); default: 29 days before --until")
+    p.add_argument("--until", help="last day (YYYY-MM-DD); default: today in Mexico City")
+    p.add_argument("--csv", help="also write the figures per day and channel to this CSV file")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export-training", help="labelled unanswered questions as Rasa NLU YAML, for review")
+    p.add_argument("--out", default=str(PROJECT_ROOT / "var" / "review" / "nlu_from_support.yml"))
+    p.set_defaults(func=cmd_export_training)
+
+    p = sub.add_parser("purge", help="delete conversations, summaries and closed cases older than N days")
+    p.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    p.set_defaults(func=cmd_purge)
 
     sub.add_parser("serve", help="start the action server and Rasa, wait until ready").set_defaults(func=cmd_serve)
 

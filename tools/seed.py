@@ -73,7 +73,8 @@ DEMO_ACCOUNTS = (
 
 
 def create_schema(engine: Engine) -> None:
-    import handoff.models  # noqa: F401 - registers the handoff's tables on the same metadata
+    import handoff.models  # noqa: F401 - registers the handoff's and the insights' tables on the same metadata
+    import insights.models  # noqa: F401
 
     Base.metadata.create_all(engine)
 

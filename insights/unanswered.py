@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from bot.db import dialect_insert, session_scope
 from bot.models import utcnow
+from bot.topics import INTENT_TITLES
 from insights.models import InsightLabel, InsightTurn
 
 SIMILAR = 0.55  # cosine similarity of character n-grams to join a group
@@ -85,7 +86,8 @@ def groups(since: date, until: date, store: Optional[Engine] = None) -> list[dic
             "count": len(group),
             "examples": list(dict.fromkeys(r.text for r in group))[:5],
             "second_misses": sum(1 for r in group if r.second_miss),
-            "guesses": [{"intent": name, "confidence": round(sum(confidence[name]) / len(confidence[name]), 2)}
+            "guesses": [{"intent": name, "title": INTENT_TITLES.get(name, name),
+                         "confidence": round(sum(confidence[name]) / len(confidence[name]), 2)}
                         for name, _ in guesses.most_common(2)],
             "conversation": group[0].sender_id,
             "last_seen": group[0].at.isoformat(),

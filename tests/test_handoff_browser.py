@@ -87,3 +87,35 @@ def test_a_customer_and_an_agent_talk_live_then_the_assistant_is_back(pages, sta
     artifacts = PROJECT_ROOT / "tests" / "artifacts"
     artifacts.mkdir(exist_ok=True)
     (artifacts / "handoff.json").write_text(json.dumps({"agent_reply_to_widget_seconds": round(seconds, 3)}))
+
+
+def test_the_insights_page_draws_its_charts_and_lists_what_was_not_understood(browser, stack):
+    from tests.test_server import say
+
+    say(stack, "¿cómo agrego fondos?", session="insights-browser-01")
+    say(stack, "oye y lo de la cuenta?", session="insights-browser-01")  # at least one miss to list
+    agent = new_page(browser, f"http://localhost:{stack.ports.console}/login")
+    try:
+        agent.get_by_label("Usuario").fill(AGENT[0])
+        agent.get_by_label("Contraseña").fill(AGENT[2])
+        agent.get_by_role("button", name="Entrar").click()
+        agent.get_by_role("link", name="Insights").click()
+        expect(agent).to_have_title("Consola de Soporte · Insights")
+        expect(agent.locator("#kpis")).to_contain_text("Resueltas sin una persona", timeout=30000)
+        # Chart.js (served by the console, no CDN) drew every chart on its canvas.
+        agent.wait_for_function("() => window.Chart && Object.keys(window.Chart.instances).length === 4")
+        for canvas in ("chart-volume", "chart-rates", "chart-channels", "chart-intents"):
+            assert agent.evaluate(f"() => window.Chart.getChart('{canvas}').data.datasets[0].data.length") > 0
+        row = agent.locator("#missed tbody tr").filter(has_text="oye y lo de la cuenta?").first
+        expect(row).to_be_visible()
+        row.get_by_role("button", name="Ver").click()
+        expect(agent.locator("#conversation-lines")).to_contain_text("No estoy seguro")
+        row.get_by_role("combobox").select_option("faq_check_activity")
+        row.get_by_role("button", name="Guardar").click()
+        expect(row).to_contain_text("Etiquetada")
+        shot = (PROJECT_ROOT / "docs" / "insights.png" if os.environ.get("PREPAGO_UPDATE_SCREENSHOT")
+                else PROJECT_ROOT / "tests" / "artifacts" / "insights.png")
+        agent.screenshot(path=str(shot), full_page=True)
+        assert agent.dialogs == []
+    finally:
+        agent.context.close()

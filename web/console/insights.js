@@ -41,6 +41,8 @@
 
   function draw(id, config) {
     if (charts[id]) charts[id].destroy();
+    // Fixed-height boxes, and no animation: figures appear at once (and still for screenshots).
+    config.options = Object.assign({ animation: false, maintainAspectRatio: false }, config.options || {});
     charts[id] = new window.Chart($(id), config);
   }
 
@@ -123,7 +125,7 @@
       if (group.examples.length > 1) question.appendChild(el("div", { class: "cs-who" }, "También: " + group.examples.slice(1).join(" · ")));
       row.appendChild(question);
       row.appendChild(el("td", {}, String(group.count)));
-      row.appendChild(el("td", {}, group.guesses.map(function (g) { return g.intent + " (" + g.confidence.toFixed(2) + ")"; }).join(", ")));
+      row.appendChild(el("td", {}, group.guesses.map(function (g) { return g.title + " (" + g.confidence.toFixed(2) + ")"; }).join(", ")));
       var link = el("td");
       var open = el("button", { type: "button", class: "cs-secondary" }, "Ver");
       open.addEventListener("click", function () { showConversation(group.conversation); });

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from benchmarks import cluster_bench, handoff_bench, quality_bench, speed_bench, store_bench
+from benchmarks import cluster_bench, handoff_bench, insights_bench, quality_bench, speed_bench, store_bench
 from benchmarks.stats import machine
 from bot.config import PROJECT_ROOT
 from tools.serve import QUIET_ENV
@@ -42,7 +42,7 @@ TARGETS = {
 }
 
 
-PARTS = ("quality", "training", "speed", "store", "cluster", "handoff")
+PARTS = ("quality", "training", "speed", "store", "cluster", "handoff", "insights")
 
 
 def train_timing(work: Path) -> dict:
@@ -162,6 +162,21 @@ def markdown(results: dict) -> str:
                            ("agent_reply_to_widget", "agent presses «Enviar» → the reply is in the widget")):
             lines.append(f"| {label} | {h[key]['n']} | {h[key]['p50_ms']} | {h[key]['p95_ms']} |")
         lines += ["", f"Console process peak RSS: {h.get('console_rss_mib')} MiB.", ""]
+    ins = results.get("insights")
+    if ins:
+        lines += ["## Insights over a month of tracker events", "",
+                  "Events in Rasa's own schema and JSON (`events` table), spread over 30 days. The first ingest "
+                  "summarises them into `insight_turns` once; after that each run reads only new events.", "",
+                  "| database | events | messages summarised | first ingest (s) | next minute's ingest (ms) | "
+                  "30-day figures p50/p95 (ms) | unanswered groups p50/p95 (ms) |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for name, r in ins.items():
+            if isinstance(r, str):
+                lines.append(f"| {name} | {r} | | | | | |")
+                continue
+            lines.append(f"| {name} | {r['events']:,} | {r['messages_summarised']:,} | {r['first_ingest_s']} | "
+                         f"{r['incremental_ingest_ms']} | {r['metrics_30_days']['p50_ms']} / {r['metrics_30_days']['p95_ms']} | "
+                         f"{r['unanswered_groups']['p50_ms']} / {r['unanswered_groups']['p95_ms']} |")
+        lines.append("")
     lines += ["## Targets", "", "| target | goal | measured |", "| --- | --- | --- |"]
     for name, (goal, value) in results.get("targets", {}).items():
         lines.append(f"| {name} | {goal} | {value} |")
@@ -231,6 +246,11 @@ def targets(results: dict) -> dict:
         worst = max(r[k]["p95_ms"] for r in results["store"].values() if isinstance(r, dict)
                     for k in ("balance", "last_20_for_extension", "month_summary"))
         out["store lookups p95 (ms), worst"] = (f"< {TARGETS['store_p95_ms']}", worst)
+    ins = results.get("insights")
+    if ins:
+        worst = max((r["metrics_30_days"]["p95_ms"] + r["unanswered_groups"]["p95_ms"]) / 1000
+                    for r in ins.values() if isinstance(r, dict))
+        out["insights page, 30 days of 1M events (s, worst database)"] = ("≤ 2", f"{worst:.2f} {_verdict(worst <= 2)}")
     q = results.get("quality")
     if q:
         h, cv = q["held_out"], q["cross_validation"]
@@ -286,6 +306,9 @@ def main(argv=None) -> int:
             replica_counts=(2,) if args.smoke else (1, 2))),
         "handoff": ("Human handoff", lambda work: handoff_bench.handoff(
             MODEL, work, cases=2 if args.smoke else 20, replies=2 if args.smoke else 3)),
+        "insights": ("Insights over a month of events", lambda work: insights_bench.insights(
+            work, 5_000 if args.smoke else 1_000_000,
+            os.environ.get("PREPAGO_BENCH_POSTGRES_URL") or os.environ.get("PREPAGO_TEST_POSTGRES_URL"))),
     }
     failed = False
     for key in PARTS:

@@ -2,9 +2,10 @@
 
 Messages that fell to the fallback (the first miss, answered with
 suggestions, and a second one, handed to a person) are grouped by
-similarity: TF-IDF over character n-grams (spelling varies more than
-meaning here) and cosine similarity, each message joining the first group
-whose representative it resembles enough. Staff label a group's text with an
+similarity: identical texts first, then TF-IDF over character n-grams
+(spelling varies more than meaning here) and cosine similarity, each distinct
+text, most frequent first, joining the first group whose leading text it
+resembles enough. Staff label a group's text with an
 intent or "fuera de alcance"; `export` writes the labelled texts as Rasa NLU
 YAML to a review file, never into data/nlu_es.
 """
@@ -54,14 +55,18 @@ def groups(since: date, until: date, store: Optional[Engine] = None) -> list[dic
         labels = dict(session.execute(sa.select(InsightLabel.text, InsightLabel.label)).all())
     if not rows:
         return []
+    # The same words come back many times: count them once, cluster the distinct texts.
+    by_text: dict[str, list] = {}
+    for row in rows:  # newest first
+        by_text.setdefault(row.text, []).append(row)
+    texts = sorted(by_text, key=lambda text: -len(by_text[text]))  # the most frequent text leads its group
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    texts = [r.text for r in rows]
     vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True, strip_accents="unicode",
                               sublinear_tf=True).fit_transform(texts)
-    leaders: list[int] = []  # the first (newest) message of each group
+    leaders: list[int] = []
     members: dict[int, list[int]] = {}
-    for i in range(len(rows)):
+    for i in range(len(texts)):
         if leaders:
             similarity = (vectors[leaders] @ vectors[i].T).toarray().ravel()
             best = int(similarity.argmax())
@@ -72,8 +77,8 @@ def groups(since: date, until: date, store: Optional[Engine] = None) -> list[dic
         members[i] = [i]
     out = []
     for leader in leaders:
-        group = [rows[i] for i in members[leader]]
-        shown = Counter(r.text for r in group).most_common(1)[0][0]
+        group = [row for i in members[leader] for row in by_text[texts[i]]]
+        newest = max(group, key=lambda row: row.at)
         guesses = Counter()
         confidence: dict[str, list[float]] = {}
         for r in group:
@@ -82,16 +87,16 @@ def groups(since: date, until: date, store: Optional[Engine] = None) -> list[dic
                     guesses[name] += 1
                     confidence.setdefault(name, []).append(value or 0.0)
         out.append({
-            "text": shown,
+            "text": texts[leader],
             "count": len(group),
-            "examples": list(dict.fromkeys(r.text for r in group))[:5],
+            "examples": [texts[i] for i in members[leader]][:5],
             "second_misses": sum(1 for r in group if r.second_miss),
             "guesses": [{"intent": name, "title": INTENT_TITLES.get(name, name),
                          "confidence": round(sum(confidence[name]) / len(confidence[name]), 2)}
                         for name, _ in guesses.most_common(2)],
-            "conversation": group[0].sender_id,
-            "last_seen": group[0].at.isoformat(),
-            "label": labels.get(shown),
+            "conversation": newest.sender_id,
+            "last_seen": newest.at.isoformat(),
+            "label": labels.get(texts[leader]),
         })
     return sorted(out, key=lambda g: -g["count"])
 

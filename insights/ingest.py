@@ -6,7 +6,8 @@ one. Rows are upserted by event id, so two runs at once (two consoles, or
 `bot report` beside the console) write the same rows, never duplicates. A message is finished when the assistant listens again (or the customer
 writes again, or an hour passes: a paused conversation never listens); the
 watermark stops before the oldest unfinished one, whose events are read again
-next time. The console runs it every minute; `bot report` runs it first.
+next time. The console runs it before it answers (at most every 5 s), and
+`bot report` runs it first.
 
 What each event contributes (as Rasa 3.6 writes them):
 - `user`: the message, its channel, intent and confidence; on `nlu_fallback`

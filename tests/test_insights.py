@@ -154,3 +154,21 @@ def test_purge_removes_only_what_is_older(engine, tmp_path):
     with pytest.raises(ValueError):
         purge(0, trackers, engine)
 
+
+
+def test_bot_report_prints_the_figures_and_writes_the_csv(stack, tmp_path):
+    today = today_in("America/Mexico_City")
+    out = tmp_path / "insights.csv"
+    env = {**os.environ, "PREPAGO_DATABASE_URL": str(stack.store.url),
+           "PREPAGO_TRACKER_DB_URL": f"sqlite:///{stack.work / 'trackers.db'}"}
+    run = subprocess.run([sys.executable, "-m", "tools.cli", "report", "--since", str(today - timedelta(days=6)),
+                          "--until", str(today), "--csv", str(out)], env=env, cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "Resueltas sin una persona (contención):" in run.stdout and "Lo que no entendió" in run.stdout
+    assert "4321" not in run.stdout and "100100" not in run.stdout  # redacted texts only
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert rows[-1]["day"] == "total" and int(rows[-1]["conversations"]) > 0
+    bad = subprocess.run([sys.executable, "-m", "tools.cli", "report", "--since", "ayer"], env=env, cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "Fechas inválidas" in bad.stderr and "Traceback" not in bad.stderr

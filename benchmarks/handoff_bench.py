@@ -88,7 +88,7 @@ def handoff(model: Path, work: Path, cases: int = 20, replies: int = 3) -> dict:
     db_url = f"sqlite:///{work / 'prepago.db'}"
     seed_demo(engine_for(db_url), today_in("America/Mexico_City"))
     create_user(*AGENT, engine=engine_for(db_url))
-    ports = Ports(free_port(), free_port(), None, free_port())
+    ports = Ports(free_port(), free_port(), None, free_port(), alerts=False)
     endpoints = local_endpoints(work / "endpoints.yml", ports.actions, work / "trackers.db")
     env = {"PREPAGO_DATABASE_URL": db_url, "PREPAGO_SUPPORT_HOURS": "24/7"}
     with running_stack(model, ports, work / "logs", env, endpoints) as stack:

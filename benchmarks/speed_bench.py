@@ -42,7 +42,7 @@ def free_port() -> int:
 def our_assistant(model: Path, work: Path) -> Iterator[dict]:
     db_url = f"sqlite:///{work / 'prepago.db'}"
     seed_demo(engine_for(db_url), today_in("America/Mexico_City"))
-    ports = Ports(free_port(), free_port(), None, None)
+    ports = Ports(free_port(), free_port(), None, None, alerts=False)
     endpoints = local_endpoints(work / "endpoints.yml", ports.actions, work / "trackers.db")
     started = time.perf_counter()
     with running_stack(model, ports, work / "logs", {"PREPAGO_DATABASE_URL": db_url}, endpoints) as stack:

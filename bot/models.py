@@ -162,6 +162,19 @@ class LedgerEntry(Base):
     extension = relationship("Extension")
 
 
+class RechargeFailure(Base):
+    """An automatic recharge the card refused: no money moved, so it is not a ledger entry."""
+
+    __tablename__ = "recharge_failures"
+    __table_args__ = (Index("ix_recharge_failures_account_time", "account_id", "occurred_at"),)
+
+    id = Column(Integer, primary_key=True)
+    account_id = Column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    occurred_at = Column(UTCDateTime, nullable=False)
+    amount = Column(Money, nullable=False)  # what the recharge tried to charge
+    reason = Column(String(120), nullable=False)  # the processor's words, e.g. «tarjeta rechazada por el banco»
+
+
 class ChannelLink(Base):
     """A messaging identity (WhatsApp number, Telegram or Messenger user) linked to an account."""
 

@@ -9,7 +9,7 @@ from typing import Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.models import Account, EntryKind, Extension, LedgerEntry
+from bot.models import Account, EntryKind, Extension, LedgerEntry, RechargeFailure
 
 
 class UnknownAccount(LookupError):
@@ -172,6 +172,18 @@ def record_entry(
     session.add(entry)
     session.flush()
     return entry
+
+
+def record_recharge_failure(session: Session, account_number: str, *, amount: Decimal, occurred_at: datetime,
+                            reason: str) -> RechargeFailure:
+    """An automatic recharge the card refused (the balance does not move)."""
+    account_id = session.execute(select(Account.id).where(Account.number == account_number)).scalar_one_or_none()
+    if account_id is None:
+        raise UnknownAccount(account_number)
+    failure = RechargeFailure(account_id=account_id, occurred_at=occurred_at, amount=Decimal(amount), reason=reason)
+    session.add(failure)
+    session.flush()
+    return failure
 
 
 def ledger_total(session: Session, account: Account) -> Decimal:

@@ -87,6 +87,12 @@ class MessagingInput(InputChannel):
         human replies overrides it (Messenger's HUMAN_AGENT tag)."""
         await self.send(reply_to, [{"text": text}])
 
+    async def send_alert(self, user_id: str, kind: str, variables: dict) -> None:
+        """A proactive alert (alerts/worker.py); providers with rules for them override it."""
+        from alerts.messages import texts
+
+        await self.send(self.chat_of(user_id), [{"text": texts(kind, variables)}])
+
     async def acknowledge(self, inbound: Inbound) -> None:
         """Tell the provider a tap was received (only Telegram needs it)."""
 

@@ -70,13 +70,20 @@ class SecureMessengerInput(MessagingInput):
                     {"content_type": "text", "title": b["title"][:20], "payload": b["payload"]} for b in buttons]
             await asyncio.to_thread(self.client().send, payload, psid, "RESPONSE")
 
-    async def send_as_agent(self, psid: str, text: str) -> None:
-        # Meta allows a person's reply up to 7 days after the customer's last message with
-        # this tag (RESPONSE covers 24 hours). Its errors come back as a body, not an exception.
+    async def _tagged(self, psid: str, text: str, tag: str) -> None:
+        # Outside Messenger's 24-hour window only a tagged message may go. Errors come back as a body.
         result = await asyncio.to_thread(self.client().send, {"text": plain_text(text)[:2000]}, psid,
-                                         "MESSAGE_TAG", "REGULAR", 20, "HUMAN_AGENT")
+                                         "MESSAGE_TAG", "REGULAR", 20, tag)
         if isinstance(result, dict) and result.get("error"):
             raise RuntimeError((result["error"] or {}).get("message") or "Messenger rechazó el mensaje")
+
+    async def send_as_agent(self, psid: str, text: str) -> None:
+        await self._tagged(psid, text, "HUMAN_AGENT")  # a person's reply, up to 7 days after the customer wrote
+
+    async def send_alert(self, psid: str, kind: str, variables: dict) -> None:
+        from alerts.messages import texts
+
+        await self._tagged(psid, texts(kind, variables), "ACCOUNT_UPDATE")  # a change to the customer's account
 
     def extra_routes(self, hook: Blueprint) -> None:
         @hook.route("/webhook", methods=["GET"])

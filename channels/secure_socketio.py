@@ -19,6 +19,7 @@ this channel correct on either side of that change.
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -131,6 +132,9 @@ class SecureSocketIOInput(InputChannel):
                  "history": await self._history(hook, binding.sender_id)},
                 room=sid,
             )
+            if binding.account:  # alerts that waited for this visit (alerts/), shown once
+                for text in await self._alerts_for(binding.account):
+                    await sio.emit("bot_uttered", {"text": text, "alert": True}, room=sid)
 
         @sio.on("user_uttered")
         async def handle_message(sid: str, data: Any) -> None:
@@ -159,6 +163,16 @@ class SecureSocketIOInput(InputChannel):
             await sio.emit("bot_done", {"id": (key or {}).get(MESSAGE_ID_KEY)}, room=sid)
 
         return hook
+
+    @staticmethod
+    async def _alerts_for(account: str) -> list[str]:
+        from alerts.outbox import for_visit
+
+        try:
+            return await asyncio.to_thread(for_visit, account)
+        except Exception:  # noqa: BLE001 - an alert is never worth a failed connection; it stays waiting
+            logger.exception("could not load the alerts waiting for this visit")
+            return []
 
     async def _history(self, hook: _AppAwareBlueprint, sender_id: str) -> list[dict]:
         agent = getattr(getattr(hook.ctx, "app", None), "ctx", None)

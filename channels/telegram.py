@@ -68,6 +68,16 @@ class SecureTelegramInput(MessagingInput):
                     [InlineKeyboardButton(b["title"], callback_data=b["payload"][:64])] for b in buttons])
             await self.bot().send_message(chat_id, text[:4096], reply_markup=markup, disable_web_page_preview=True)
 
+    async def send_alert(self, user_id: str, kind: str, variables: dict) -> None:
+        from aiogram.utils.exceptions import RetryAfter
+
+        from alerts.messages import RetryLater, texts
+
+        try:
+            await self.bot().send_message(int(user_id), texts(kind, variables), disable_web_page_preview=True)
+        except RetryAfter as exc:  # Telegram's flood control says how long to wait
+            raise RetryLater(float(exc.timeout), str(exc)) from exc
+
     def parse(self, request: Request) -> list[Inbound]:
         update = request.json
         if not isinstance(update, dict):

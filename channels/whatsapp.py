@@ -9,6 +9,7 @@ become numbered options that the customer answers with the number.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Optional
@@ -72,6 +73,18 @@ class TwilioWhatsAppInput(MessagingInput):
         for body in texts:
             await self.client().messages.create_async(
                 from_=f"whatsapp:{self.number}", to=f"whatsapp:{user_id}", body=body[:1600])
+
+    async def send_alert(self, user_id: str, kind: str, variables: dict) -> None:
+        # The business starts this conversation, so WhatsApp requires an approved template
+        # (Content SID and its variables), inside or outside the 24-hour window; never a body.
+        from alerts.messages import PermanentFailure, template
+
+        approved = template(kind, variables)
+        if approved is None:
+            raise PermanentFailure(f"falta la plantilla aprobada de WhatsApp (PREPAGO_WA_TEMPLATE_{kind.upper()})")
+        sid, values = approved
+        await self.client().messages.create_async(from_=f"whatsapp:{self.number}", to=f"whatsapp:{user_id}",
+                                                  content_sid=sid, content_variables=json.dumps(values))
 
     def parse(self, request: Request) -> list[Inbound]:
         sender = request.form.get("From") or ""

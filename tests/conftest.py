@@ -90,6 +90,12 @@ def support_hours_around(moment: datetime, hours: int = 4) -> str:
     return "; ".join(f"lun-dom {clock(a)}-{clock(b)}" for a, b in windows)
 
 
+# The alert worker of the test stack: never quiet, quick rounds, approved WhatsApp templates.
+ALERT_SETTINGS = {"PREPAGO_ALERT_QUIET_HOURS": "00:00-00:00", "PREPAGO_ALERTS_IDLE_SECONDS": "0.3",
+                  "PREPAGO_WA_TEMPLATE_LOW_BALANCE": "HX" + "1" * 32, "PREPAGO_WA_TEMPLATE_RECHARGE_FAILED": "HX" + "2" * 32,
+                  "PREPAGO_WA_TEMPLATE_CARD_EXPIRING": "HX" + "3" * 32}
+
+
 # The console's test agent (tests/test_console.py, tests/test_handoff_browser.py).
 AGENT = ("ana", "Ana López", "contraseña-de-prueba-123")
 
@@ -109,7 +115,8 @@ def stack(trained_model, tmp_path_factory, providers):
     hours = support_hours_around(datetime.now(ZoneInfo("America/Mexico_City")))
     env = {"PREPAGO_DATABASE_URL": db_url, **CHANNEL_SECRETS, "PREPAGO_TWILIO_API_BASE": providers.base,
            "PREPAGO_TELEGRAM_API_BASE": providers.base, "PREPAGO_GRAPH_API_BASE": providers.base,
-           "PREPAGO_SUPPORT_HOURS": hours, "PREPAGO_TRACKER_DB_URL": f"sqlite:///{work / 'trackers.db'}"}
+           "PREPAGO_SUPPORT_HOURS": hours, "PREPAGO_TRACKER_DB_URL": f"sqlite:///{work / 'trackers.db'}",
+           **ALERT_SETTINGS}
     with running_stack(trained_model, ports, work / "logs", env, endpoints) as s:
         s.work, s.store, s.support_hours = work, engine_for(db_url), hours
         yield s

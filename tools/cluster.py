@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from bot.config import PROJECT_ROOT
-from tools.serve import (Ports, Stack, _private, actions_command, child_env, console_banner, console_command, launch,
-                         rasa_command, run_until_stopped, stop_all, wait_ready, webdemo_command)
+from tools.serve import (Ports, Stack, _private, actions_command, alerts_command, child_env, console_banner,
+                         console_command, launch, rasa_command, run_until_stopped, stop_all, wait_ready,
+                         webdemo_command)
 
 HAPROXY_TEMPLATE = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg.in"
 COMPOSE_HAPROXY = PROJECT_ROOT / "deploy" / "haproxy" / "haproxy.cfg"
@@ -262,13 +263,16 @@ def running_cluster(
     if ports.web:
         cluster.commands["web"] = (webdemo_command(ports.web, cluster.rasa_url), environment,
                                    f"http://127.0.0.1:{ports.web}/config.js")
+    # One alert worker here; more can run anywhere, their claims never overlap (alerts/outbox.py).
+    cluster.commands["alerts"] = (alerts_command(), environment, None)
     if ports.console:  # one console: it keeps no state of its own, any replica relays its messages
         cluster.commands["console"] = (console_command(ports.console, cluster.rasa_url), environment,
                                        f"http://127.0.0.1:{ports.console}/health")
     try:
         for name, (command, env_, _) in cluster.commands.items():
             launch(cluster, name, command, env_)
-        wait_ready(cluster, {name: health for name, (_, _, health) in cluster.commands.items()}, timeout, progress)
+        wait_ready(cluster, {name: health for name, (_, _, health) in cluster.commands.items() if health},
+                   timeout, progress)
         _wait_all_up(cluster, timeout=20)
         yield cluster
     finally:

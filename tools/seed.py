@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from bot.db import session_scope
 from bot.models import Account, AutoRecharge, Base, Card, EntryKind, Extension
 from bot.pins import hash_pin
-from bot.store import record_entry
+from bot.store import record_entry, record_recharge_failure
 
 HISTORY_DAYS = 90
 
@@ -75,6 +75,7 @@ DEMO_ACCOUNTS = (
 def create_schema(engine: Engine) -> None:
     import handoff.models  # noqa: F401 - registers the handoff's and the insights' tables on the same metadata
     import insights.models  # noqa: F401
+    import alerts.models  # noqa: F401
 
     Base.metadata.create_all(engine)
 
@@ -157,6 +158,10 @@ def _seed_history(session, demo: DemoAccount, anchor: date, zone: ZoneInfo) -> N
                     occurred_at=_local(day, minute + 1, zone),
                 )
                 balance += top_up
+        if enabled and offset == HISTORY_DAYS - 7:
+            # The card once refused the automatic recharge (the next call's recharge went through).
+            record_recharge_failure(session, demo.number, amount=top_up, occurred_at=_local(day, 8 * 60, zone),
+                                    reason="tarjeta rechazada por el banco")
         if not enabled and offset % 30 == 29:
             record_entry(
                 session, demo.number, kind=EntryKind.DEPOSIT, amount=Decimal("300.00"),

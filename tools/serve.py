@@ -79,6 +79,7 @@ class Ports:
     actions: int = 5055
     web: Optional[int] = 8080  # the demo page with the chat widget; None: not started
     console: Optional[int] = 8090  # the staff console (handoff/console.py); None: not started
+    alerts: bool = True  # the alert worker (alerts/worker.py): no port, nothing listens
 
 
 @dataclass
@@ -227,6 +228,8 @@ def running_stack(
     if stack.ports.console:
         commands["console"] = console_command(stack.ports.console, stack.rasa_url)
         checks["console"] = f"http://127.0.0.1:{stack.ports.console}/health"
+    if stack.ports.alerts:
+        commands["alerts"] = alerts_command()
     try:
         for name, command in commands.items():
             launch(stack, name, command, environment)
@@ -238,6 +241,10 @@ def running_stack(
 
 def webdemo_command(port: int, rasa_url: str) -> list[str]:
     return [sys.executable, "-m", "tools.webdemo", "--port", str(port), "--rasa-url", rasa_url]
+
+
+def alerts_command() -> list[str]:
+    return [sys.executable, "-m", "alerts.worker"]
 
 
 def console_command(port: int, rasa_url: str) -> list[str]:

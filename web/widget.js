@@ -279,6 +279,7 @@
       bubble.appendChild(el("span", { class: "pc-agent-name" }, TEXT.agent(message.agent)));
       bubble.appendChild(document.createTextNode(message.text || ""));
     } else if (message.text) {
+      if (message.alert) bubble.classList.add("pc-alert");  // a balance alert that waited for this visit
       renderMarkdown(message.text, bubble);
     }
     this.append(bubble);

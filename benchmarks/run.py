@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from benchmarks import cluster_bench, handoff_bench, insights_bench, quality_bench, speed_bench, store_bench
+from benchmarks import alerts_bench, cluster_bench, handoff_bench, insights_bench, quality_bench, speed_bench, store_bench
 from benchmarks.stats import machine
 from bot.config import PROJECT_ROOT
 from tools.serve import QUIET_ENV
@@ -42,7 +42,7 @@ TARGETS = {
 }
 
 
-PARTS = ("quality", "training", "speed", "store", "cluster", "handoff", "insights")
+PARTS = ("quality", "training", "speed", "store", "cluster", "handoff", "insights", "alerts")
 
 
 def train_timing(work: Path) -> dict:
@@ -162,6 +162,18 @@ def markdown(results: dict) -> str:
                            ("agent_reply_to_widget", "agent presses «Enviar» → the reply is in the widget")):
             lines.append(f"| {label} | {h[key]['n']} | {h[key]['p50_ms']} | {h[key]['p95_ms']} |")
         lines += ["", f"Console process peak RSS: {h.get('console_rss_mib')} MiB.", ""]
+    al = results.get("alerts")
+    if al:
+        lines += ["## Proactive alerts (one worker, WhatsApp templates through the Twilio SDK to a local stand-in)", "",
+                  "| database | alerts | sent | failed | alerts/s | charge → sent p50/p95 (ms) |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for name, r in al.items():
+            if isinstance(r, str):
+                lines.append(f"| {name} | {r} | | | | |")
+                continue
+            lines.append(f"| {name} | {r['alerts']} | {r['sent']} | {r['failed']} | {r['alerts_per_second']} | "
+                         f"{r['charge_to_send']['p50_ms']} / {r['charge_to_send']['p95_ms']} |")
+        lines.append("")
     ins = results.get("insights")
     if ins:
         lines += ["## Insights over a month of tracker events", "",
@@ -308,6 +320,9 @@ def main(argv=None) -> int:
             MODEL, work, cases=2 if args.smoke else 20, replies=2 if args.smoke else 3)),
         "insights": ("Insights over a month of events", lambda work: insights_bench.insights(
             work, 5_000 if args.smoke else 1_000_000,
+            os.environ.get("PREPAGO_BENCH_POSTGRES_URL") or os.environ.get("PREPAGO_TEST_POSTGRES_URL"))),
+        "alerts": ("Proactive alerts", lambda work: alerts_bench.alerts(
+            work, 20 if args.smoke else 500,
             os.environ.get("PREPAGO_BENCH_POSTGRES_URL") or os.environ.get("PREPAGO_TEST_POSTGRES_URL"))),
     }
     failed = False

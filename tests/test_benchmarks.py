@@ -31,7 +31,9 @@ def test_benchmark_smoke_run_writes_its_table_and_json(trained_model, tmp_path):
         assert all(load["errors"] == 0 for load in results["cluster"]["event_loop"].values())
     handoff = results["handoff"]
     assert handoff["agent_reply_to_widget"]["n"] == 4 and handoff["console_notified"]["p95_ms"] > 0
+    assert results["insights"]["sqlite"]["messages_summarised"] > 0
+    assert results["alerts"]["sqlite"]["sent"] == results["alerts"]["sqlite"]["alerts"] == 20
     table = (tmp_path / "RESULTS.md").read_text()
     for heading in ("## NLU quality", "## Speed through the real HTTP servers", "## Account store lookups",
-                    "## Human handoff", "## Targets"):
+                    "## Human handoff", "## Insights over a month", "## Proactive alerts", "## Targets"):
         assert heading in table

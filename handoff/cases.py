@@ -408,7 +408,8 @@ def _context(session, number: Optional[str]) -> Optional[dict]:
         "balance": fmt.money(account.balance),
         "auto_recharge": (f"activada, recarga {fmt.money(recharge.amount)} cuando el saldo baja de "
                           f"{fmt.money(recharge.threshold)}") if recharge and recharge.enabled else "desactivada",
-        "card": f"{card.brand} terminada en {card.last4}, vence {card.exp_month:02d}/{card.exp_year}" if card else "Sin tarjeta",
+        "card": (f"{card.brand} terminada en {card.last4}, vence {card.exp_month:02d}/{card.exp_year}"
+                 if card else "Sin tarjeta"),
         "movements": [movement_line(m, zone, today).lstrip("• ") for m in latest],
         "last_deposit": movement_line(last_deposit[0], zone, today).lstrip("• ") if last_deposit else None,
     }

@@ -44,6 +44,7 @@ RETRY_SECONDS = 5.0
 HEARTBEAT_SECONDS = 15.0
 LOGINS = RateLimit("console-logins", int(os.environ.get("PREPAGO_CONSOLE_LOGINS_PER_MINUTE", "20")))
 STATIC = {
+    "/common.js": (WEB / "common.js", "application/javascript"),
     "/console.js": (WEB / "console.js", "application/javascript"),
     "/console.css": (WEB / "console.css", "text/css"),
 }
@@ -57,8 +58,15 @@ def _secure_cookie() -> bool:
     return os.environ.get("PREPAGO_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes")
 
 
-def page(file: str, **values: str) -> web.Response:
+LIVE_STATUS = '<p class="cs-live" id="live" role="status">Conectando…</p>'
+
+
+def page(file: str, live: bool = False, **values: str) -> web.Response:
+    """A console page with its values HTML-escaped; `{{header}}` is the shared header (web/console/header.html)."""
     text = (WEB / file).read_text()
+    if "{{header}}" in text:
+        header = (WEB / "header.html").read_text().replace("{{live}}", LIVE_STATUS if live else "")
+        text = text.replace("{{header}}", header)
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
     return web.Response(text=text, content_type="text/html", headers={"Cache-Control": "no-store"})
@@ -77,6 +85,15 @@ def same_origin(request: web.Request) -> bool:
 
 def _refuse(kind, message: str):
     return kind(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
+
+
+async def staff_page(request: web.Request, file: str, live: bool = False) -> web.Response:
+    """A page for signed-in staff only; anyone else goes to the sign-in form."""
+    signed = await current(request)
+    if signed is None:
+        raise web.HTTPSeeOther("/login")
+    who, csrf = signed
+    return page(file, live=live, csrf=csrf, name=who.display_name)
 
 
 async def require_staff(request: web.Request, change: bool = False) -> staff.Staff:
@@ -194,11 +211,7 @@ def make_app(rasa_url: str, desk=None, sections=()) -> web.Application:
         raise response
 
     async def index(request: web.Request) -> web.Response:
-        signed = await current(request)
-        if signed is None:
-            raise web.HTTPSeeOther("/login")
-        who, csrf = signed
-        return page("index.html", csrf=csrf, name=who.display_name)
+        return await staff_page(request, "index.html", live=True)
 
     async def static(request: web.Request) -> web.Response:
         path, content_type = STATIC[request.path]

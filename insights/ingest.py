@@ -3,10 +3,11 @@
 Incremental: it reads events after the last id it finished (`insight_state`),
 in id order and in batches, so a run costs what was written since the last
 one. Rows are upserted by event id, so two runs at once (two consoles, or
-`bot report` beside the console) write the same rows, never duplicates. A message is finished when the assistant listens again (or the customer
-writes again, or an hour passes: a paused conversation never listens); the
-watermark stops before the oldest unfinished one, whose events are read again
-next time. The console runs it before it answers (at most every 5 s), and
+`bot report` beside the console) write the same rows, never duplicates.
+A message is finished when the assistant listens again, when the
+conversation goes to a person (it is paused: nothing will listen), when the
+customer writes again, or after an hour; the watermark stops before the
+oldest unfinished one, whose events are read again next time. The console runs it before it answers (at most every 5 s), and
 `bot report` runs it first.
 
 What each event contributes (as Rasa 3.6 writes them):

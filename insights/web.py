@@ -17,7 +17,7 @@ from bot.config import PROJECT_ROOT
 from bot.periods import today_in
 from bot.privacy import redact
 from bot.topics import INTENT_TITLES
-from handoff.console import current, page, require_staff
+from handoff.console import require_staff, staff_page
 from insights import metrics, unanswered
 from insights.ingest import events, ingest
 from insights.source import tracker_engine
@@ -87,11 +87,7 @@ def add_routes(app: web.Application) -> None:
     fresh = _Fresh()
 
     async def insights_page(request: web.Request) -> web.Response:
-        signed = await current(request)
-        if signed is None:
-            raise web.HTTPSeeOther("/login")
-        who, csrf = signed
-        return page("insights.html", csrf=csrf, name=who.display_name)
+        return await staff_page(request, "insights.html")
 
     async def static(request: web.Request) -> web.Response:
         path, content_type = STATIC[request.path]

@@ -27,7 +27,7 @@ def test_benchmark_smoke_run_writes_its_table_and_json(trained_model, tmp_path):
     if os.environ.get("PREPAGO_TEST_POSTGRES_URL") and os.environ.get("PREPAGO_TEST_REDIS_URL"):
         run = results["cluster"]["runs"][0]
         assert run["replicas"] == 2 and run["load"][0]["errors"] == 0 and run["load"][0]["messages"] > 0
-        assert set(run["cpu_ms_per_message"]) == {"rasa", "actions", "haproxy", "postgresql", "redis"}
+        assert set(run["cpu_ms_per_message"]) == {"rasa", "actions", "haproxy", "postgresql", "redis", "alerts"}
         assert all(load["errors"] == 0 for load in results["cluster"]["event_loop"].values())
     handoff = results["handoff"]
     assert handoff["agent_reply_to_widget"]["n"] == 4 and handoff["console_notified"]["p95_ms"] > 0

@@ -347,4 +347,6 @@ def test_an_agents_reply_reaches_a_widget_on_the_other_replica(cluster):
         assert "cerró la conversación con Soporte" in closing["text"]
         await widget.disconnect()
 
-    asyncio.run(scenario())
+    # In a thread: this module's browser fixture keeps Playwright's event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()

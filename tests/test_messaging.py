@@ -51,7 +51,7 @@ def whatsapp(stack, providers, phone, text, sign=True, signature=None):
 def whatsapp_texts(stack, providers, phone, text) -> str:
     reply, sent = whatsapp(stack, providers, phone, text)
     assert reply.status_code == 200, reply.text
-    assert all(r["body"]["To"] == f"whatsapp:{phone}" and r["body"]["From"] == "whatsapp:+14155238886" for r in sent)
+    assert all(r["body"]["To"] == f"whatsapp:{phone}" and r["body"]["From"] == "whatsapp:+14155238886" for r in sent), sent
     return "\n".join(r["body"]["Body"] for r in sent)
 
 

@@ -9,34 +9,12 @@
 (function () {
   "use strict";
 
-  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var selected = null;
   var AUTHORS = { customer: "Cliente", bot: "Asistente", system: "Aviso" };
 
+  var el = window.PrepagoConsole.el, request = window.PrepagoConsole.request;
+
   function $(id) { return document.getElementById(id); }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
-
-  function request(method, url, body) {
-    var options = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
-    if (method !== "GET") {
-      options.headers["X-CSRF-Token"] = csrf;
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body || {});
-    }
-    return fetch(url, options).then(function (response) {
-      if (response.status === 401) { window.location.assign("/login"); throw new Error("sesión terminada"); }
-      return response.json().then(function (data) {
-        if (!response.ok) throw new Error(data.error || "Algo falló; intenta de nuevo.");
-        return data;
-      });
-    });
-  }
 
   function renderQueue(list) {
     var queue = $("queue");

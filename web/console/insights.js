@@ -6,34 +6,12 @@
 (function () {
   "use strict";
 
-  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var charts = {};
   var COLORS = ["#2f6fed", "#2e7d32", "#b3261e", "#f2a900", "#6a4fb5", "#00838f"];
 
+  var el = window.PrepagoConsole.el, request = window.PrepagoConsole.request;
+
   function $(id) { return document.getElementById(id); }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
-
-  function request(method, url, body) {
-    var options = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
-    if (method !== "GET") {
-      options.headers["X-CSRF-Token"] = csrf;
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body || {});
-    }
-    return fetch(url, options).then(function (response) {
-      if (response.status === 401) { window.location.assign("/login"); throw new Error("sesión terminada"); }
-      return response.json().then(function (data) {
-        if (!response.ok) throw new Error(data.error || "Algo falló; intenta de nuevo.");
-        return data;
-      });
-    });
-  }
 
   function pct(value) { return value === null || value === undefined ? "–" : (value * 100).toFixed(1) + " %"; }
 

@@ -257,7 +257,10 @@ def console_banner(stack: "Stack") -> str:
         return ""
     password = os.environ.get("PREPAGO_DEMO_STAFF_PASSWORD")
     login = f" (usuario «demo», contraseña {password})" if password else ""
-    return f"  Consola de Soporte:      {stack.console_url}{login}\n"
+    alerts = ("  Avisos de saldo:         en marcha (prueba «avísame cuando mi saldo baje de $150»)\n"
+              if stack.processes.get("alerts") else "")
+    return (f"  Consola de Soporte:      {stack.console_url}{login}\n"
+            f"  Insights:                {stack.console_url}/insights\n" + alerts)
 
 
 def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:

@@ -296,3 +296,26 @@ def test_two_workers_on_postgresql_never_send_the_same_alert(providers):
     finally:
         engine.dispose()
         drop_database(url)
+
+
+# --- each provider's rules, through its real SDK -------------------------------------------------
+
+def test_each_provider_gets_an_alert_in_its_own_allowed_form(providers, monkeypatch):
+    from alerts.messages import PermanentFailure
+    from channels.messenger import SecureMessengerInput
+    from channels.whatsapp import TwilioWhatsAppInput
+
+    variables = {"balance": "$120.00 MXN", "threshold": "$150.00 MXN"}
+    messenger = SecureMessengerInput(CHANNEL_SECRETS["MESSENGER_PAGE_ACCESS_TOKEN"], "", "", providers.base)
+    whatsapp = TwilioWhatsAppInput(CHANNEL_SECRETS["TWILIO_ACCOUNT_SID"], CHANNEL_SECRETS["TWILIO_AUTH_TOKEN"],
+                                   "+14155238886", api_base=providers.base)
+    mark = providers.mark()
+    asyncio.run(messenger.send_alert("psid-alert-1", "low_balance", variables))
+    [sent] = [r["body"] for r in providers.since(mark) if r["path"].endswith("/me/messages")]
+    # Outside Messenger's 24-hour window only a tagged message may go: a change to the customer's account.
+    assert (sent["messaging_type"], sent["tag"]) == ("MESSAGE_TAG", "ACCOUNT_UPDATE")
+    assert "tu saldo bajó a $120.00 MXN" in sent["message"]["text"]
+    monkeypatch.delenv("PREPAGO_WA_TEMPLATE_LOW_BALANCE", raising=False)
+    with pytest.raises(PermanentFailure, match="plantilla aprobada"):  # never a free-form body instead
+        asyncio.run(whatsapp.send_alert("+5215500001111", "low_balance", variables))
+    assert not [r for r in providers.since(mark) if r["path"].endswith("/Messages.json")]

@@ -96,6 +96,13 @@ def test_memory_requests_cover_the_measured_peak():
         assert measured[key] <= request < limit, (manifest, measured[key], request, limit)
 
 
+def test_the_public_ingress_exposes_only_the_customer_channels():
+    ingress = yaml.safe_load((DEPLOY / "k8s" / "ingress.yaml").read_text())
+    paths = {p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert paths == {"/socket.io/", "/webhooks/prepago/", "/webhooks/prepago_socketio/", "/webhooks/whatsapp/",
+                     "/webhooks/telegram/", "/webhooks/messenger/"}  # never the staff relay or Rasa's API
+
+
 def test_the_consoles_memory_request_covers_its_measured_peak():
     results = json.loads((PROJECT_ROOT / "benchmarks" / "results.json").read_text())
     measured = results["handoff"]["console_rss_mib"]

@@ -10,17 +10,14 @@ from decimal import Decimal
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import AccountAction, identity
+from actions.common import AccountAction, channel_address, identity
 from alerts import subscriptions
 from alerts.messages import parse_threshold
 
 
 def _where(tracker: Tracker) -> tuple[str, str]:
     """(channel, user on it): a messaging identity's address, or "" for the web widget."""
-    who = identity(tracker)
-    channel = tracker.get_latest_input_channel() or "prepago"
-    user = who.subject.split(":", 1)[1] if who.subject and ":" in who.subject else ""
-    return channel, user
+    return tracker.get_latest_input_channel() or "prepago", channel_address(identity(tracker))
 
 
 class ActionAlertSubscribe(AccountAction):

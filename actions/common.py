@@ -30,6 +30,11 @@ def identity(tracker: Tracker) -> Identity:
     return identity_from_metadata(settings(), tracker.latest_message.get("metadata"), tracker.sender_id)
 
 
+def channel_address(who: Identity) -> str:
+    """Where a messaging channel reaches this customer ("whatsapp:+52…" → "+52…"); "" for the widget and the API."""
+    return who.subject.split(":", 1)[1] if who.subject and ":" in who.subject else ""
+
+
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
 

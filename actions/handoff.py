@@ -14,15 +14,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import identity
+from actions.common import channel_address, identity
 from channels.guard import DISPLAY_KEY
-from handoff.cases import Line
+from handoff.cases import REASON_OF_INTENT, Line
 from handoff.intake import UNAVAILABLE, hand_over
 from handoff.models import Author
 
 logger = logging.getLogger(__name__)
 
-REASON_OF_INTENT = {"human_handoff": "asked", "report_charge_problem": "money", "nlu_fallback": "not_understood"}
 
 
 def transcript(tracker: Tracker) -> list[Line]:
@@ -59,8 +58,7 @@ class ActionHandoff(Action):
         if description and description.startswith("/"):  # a tapped button, not the customer's words
             description = None
         channel = tracker.get_latest_input_channel() or "prepago"
-        # A messaging identity's address ("whatsapp:+52…") is in the signed identity; the widget has none.
-        channel_user = who.subject.split(":", 1)[1] if who.subject and ":" in who.subject else None
+        channel_user = channel_address(who) or None
         try:
             text = hand_over(tracker.sender_id, channel, channel_user, who.account, reason, description, lines)
         except Exception:  # noqa: BLE001 - without a case the assistant stays on: never strand the customer

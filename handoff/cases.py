@@ -31,6 +31,8 @@ REASONS = {
     "not_understood": "El asistente no le entendió dos veces seguidas",
     "money": "Molesto por un cobro o un depósito",
 }
+# The intent that made the assistant hand over, as a reason (the action and the insights read it).
+REASON_OF_INTENT = {"human_handoff": "asked", "report_charge_problem": "money", "nlu_fallback": "not_understood"}
 CHANNELS = {
     "prepago_socketio": "Chat web",
     "prepago": "API",

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 
 from bot.db import dialect_insert, session_scope
 from bot.privacy import redact
+from handoff.cases import REASON_OF_INTENT
 from insights.models import InsightState, InsightTurn
 
 BATCH = 20_000
@@ -39,7 +40,6 @@ STALE = timedelta(hours=1)
 REPORT_ZONE = ZoneInfo("America/Mexico_City")  # the support team's days
 LOOKUPS = frozenset({"action_check_balance", "action_show_activity", "action_show_spending", "action_show_deposits",
                      "action_show_more", "action_refine_query"})
-REASON_OF_INTENT = {"human_handoff": "asked", "report_charge_problem": "money", "nlu_fallback": "not_understood"}
 WATERMARK = "events_done"
 
 events = sa.table("events", sa.column("id", sa.Integer), sa.column("sender_id", sa.String),

@@ -17,10 +17,9 @@ from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
 from bot.topics import FAQ_PREFIX, FAQ_TITLES, INTENT_TITLES
+from handoff.cases import CHANNELS
 from insights.models import InsightTurn
 
-CHANNELS = {"prepago_socketio": "Chat web", "prepago": "API", "whatsapp": "WhatsApp", "telegram": "Telegram",
-            "messenger": "Messenger"}
 BUCKET_MS = 10
 REASONS = {"asked": "Pidió una persona", "not_understood": "No se le entendió", "money": "Molesto por dinero"}
 

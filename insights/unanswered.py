@@ -101,7 +101,7 @@ def groups(since: date, until: date, store: Optional[Engine] = None) -> list[dic
     return sorted(out, key=lambda g: -g["count"])
 
 
-def label(text: object, intent: object, staff: str, intents: set[str], store: Optional[Engine] = None) -> None:
+def label(text: object, intent: object, staff: str, intents: frozenset[str], store: Optional[Engine] = None) -> None:
     if not isinstance(text, str) or not text.strip() or len(text) > 500:
         raise LabelError("Falta el texto de la pregunta.")
     if intent not in intents | {OUT_OF_SCOPE}:

@@ -7,6 +7,7 @@ each answer, at most every few seconds.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from datetime import date, timedelta
 
@@ -32,10 +33,12 @@ FRESH_SECONDS = 5.0
 MAX_DAYS = 366
 
 
-def _intents() -> set[str]:
+@functools.lru_cache(maxsize=1)
+def _intents() -> frozenset[str]:
+    """The assistant's intents, read once: a label must be one of them."""
     import yaml
 
-    return set(yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"])
+    return frozenset(yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"])
 
 
 def _range(request: web.Request) -> tuple[date, date]:

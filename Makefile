@@ -13,7 +13,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 STEP := scripts/step.sh
 
-.PHONY: run run-cluster test train seed eval-nlu validate clean system-tools bench
+.PHONY: run run-cluster test test-clocks test-deploy train seed eval-nlu validate clean system-tools bench
 
 WIDGET_DEPS := web/node_modules/.package-lock.json
 
@@ -31,6 +31,26 @@ run-cluster: $(MODEL) $(WIDGET_DEPS)
 
 test: $(BIN)/.installed-test $(MODEL) $(WIDGET_DEPS) system-tools  ## set up and run the whole test suite
 	$(BIN)/pytest
+
+# The date- and time-sensitive tests again at fixed clocks (tests/clock.py: this process on
+# time-machine, every server it starts on libfaketime): night in Mexico City, the first of a
+# month, a Monday just after midnight, New Year's Eve and a leap day. `.ci/run` calls it.
+CLOCK_TESTS := tests/test_calendar_edges.py tests/test_periods.py tests/test_actions.py tests/test_alerts.py \
+	tests/test_store.py tests/test_insights.py tests/test_handoff.py tests/test_server.py tests/test_postgres.py \
+	tests/test_handoff_browser.py tests/test_close_answers.py
+CLOCKS := 2026-12-03T09:00:00Z 2026-03-01T07:00:00Z 2026-11-30T06:10:00Z 2027-01-01T05:00:00Z 2028-02-29T18:00:00Z
+
+test-clocks: $(BIN)/.installed-test $(MODEL) $(WIDGET_DEPS) system-tools
+	@for now in $(CLOCKS); do \
+		echo "==> Pruebas sensibles a la fecha con el reloj en $$now"; \
+		PREPAGO_TEST_NOW=$$now $(BIN)/pytest -q -p no:cacheprovider $(CLOCK_TESTS) || exit 1; \
+	done
+
+# The compose stack, built and run in Docker (base images from Debian's packages, no registry):
+# a customer's chat and a handoff through HAProxy, a killed replica, a rolling restart under
+# traffic, stop + start keeping the data. `.ci/run` calls it. scripts/test-deploy.sh.
+test-deploy: $(BIN)/.installed-test system-tools
+	@scripts/test-deploy.sh
 
 # The widget's only dependency, socket.io-client, served from here (no CDN).
 $(WIDGET_DEPS): web/package.json web/package-lock.json
@@ -65,7 +85,7 @@ seed: $(BIN)/.installed  ## reload the demo accounts with history ending yesterd
 validate: $(BIN)/.installed
 	$(BIN)/rasa data validate --fail-on-warnings
 
-eval-nlu: $(MODEL)  ## accuracy and macro-F1 on the held-out test set
+eval-nlu: $(MODEL)  ## accuracy, macro-F1 and confusions on the development set
 	$(BIN)/bot eval-nlu
 
 clean:

@@ -6,12 +6,14 @@ from abc import ABC, abstractmethod
 from typing import Optional
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import settings
 from bot.identity import LINK_REQUIRED, UNLINKED, Identity, identity_from_metadata
 from bot.replies import Reply, sign_in_needed
 from bot.store import UnknownAccount
+from bot.topics import COMPLAINT, close_call
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +46,42 @@ def utter_article(dispatcher: CollectingDispatcher, response: str) -> None:
     dispatcher.utter_message(response=response, portal_url=settings().portal_url)
 
 
-class AccountAction(Action, ABC):
-    """An action that needs the customer's own account.
+EXPLAIN_CHARGE = "action_explain_charge"
+
+
+class AnswerAction(Action, ABC):
+    """An action that answers the message's intent, and holds up when the guess was close.
+
+    When the classifier found a topic customers blur with this one nearly as likely
+    (bot.topics.close_call), the answer is followed by a button for it; when a charge
+    complaint was nearly as likely as this lookup, the complaint is answered instead
+    (`action_explain_charge`, which then offers this lookup).
+    """
+
+    @abstractmethod
+    def name(self) -> str:
+        """Every concrete action names itself; the bases stay abstract and unregistered."""
+
+    @abstractmethod
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        """The answer itself; returns the events."""
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        # The classified intent (a runner-up after nlu_fallback never reaches an answer: the fallback's rule runs).
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        call = close_call(tracker.latest_message, intent)
+        if call.answer == COMPLAINT and self.name() != EXPLAIN_CHARGE:
+            return [FollowupAction(EXPLAIN_CHARGE)]
+        events = self.answer(dispatcher, tracker, domain)
+        also = call.also()
+        linking = any(m.get("custom") == LINK_REQUIRED for m in dispatcher.messages)  # the chat asks for the account next
+        if also is not None and not linking:
+            dispatcher.utter_message(**also)
+        return events
+
+
+class AccountAction(AnswerAction):
+    """An answer that needs the customer's own account.
 
     Customers without a session get what the article says about the same thing
     (`howto_response`) and how to sign in; for an unlinked messaging identity
@@ -56,22 +92,22 @@ class AccountAction(Action, ABC):
     howto_response: Optional[str] = None
 
     @abstractmethod
-    def name(self) -> str:
-        """Every concrete action names itself; the bases stay abstract and unregistered."""
-
-    @abstractmethod
     def run_for(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, account: str) -> list:
         """The action itself, for the verified `account`."""
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+    def without_account(self, dispatcher: CollectingDispatcher, who: Identity) -> None:
+        """What a customer without a session gets: the article's how-to and how to sign in."""
+        if self.howto_response:
+            utter_article(dispatcher, self.howto_response)
+        send(dispatcher, sign_in_needed(who.error))
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         who = identity(tracker)
         if who.account is None:
             if who.error == UNLINKED:
                 dispatcher.utter_message(json_message=LINK_REQUIRED)
                 return []
-            if self.howto_response:
-                utter_article(dispatcher, self.howto_response)
-            send(dispatcher, sign_in_needed(who.error))
+            self.without_account(dispatcher, who)
             return []
         try:
             return self.run_for(dispatcher, tracker, domain, who.account)

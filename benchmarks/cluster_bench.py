@@ -18,7 +18,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from benchmarks.load import run_load
+from benchmarks.load import customer_address, run_load
 from benchmarks.speed_bench import FAQ_TEXT, LOOKUP_TEXT, TURNS_PER_CONVERSATION, free_port
 from benchmarks.stats import peak_rss_mib
 from bot.config import settings
@@ -68,7 +68,7 @@ def load_runs(url: str, concurrencies: tuple[int, ...], seconds: float) -> list[
         return (f"{url}/webhooks/prepago/webhook",
                 {"session": f"cl-{run_id}-{u:04d}-{i // TURNS_PER_CONVERSATION}",
                  "message": FAQ_TEXT if i % 2 else LOOKUP_TEXT, "message_id": f"{run_id}-{u:04d}-{i:06d}"},
-                customer)
+                {**customer, **customer_address(u)})
 
     return [asyncio.run(run_load(factory, c, seconds)).as_dict() for c in concurrencies]
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from benchmarks.load import run_load, sequential
+from benchmarks.load import customer_address, run_load, sequential
 from benchmarks.stats import peak_rss_mib, summary_ms
 from bot.config import settings
 from bot.db import engine_for
@@ -45,7 +45,8 @@ def our_assistant(model: Path, work: Path) -> Iterator[dict]:
     ports = Ports(free_port(), free_port(), None, None, alerts=False)
     endpoints = local_endpoints(work / "endpoints.yml", ports.actions, work / "trackers.db")
     started = time.perf_counter()
-    with running_stack(model, ports, work / "logs", {"PREPAGO_DATABASE_URL": db_url}, endpoints) as stack:
+    env = {"PREPAGO_DATABASE_URL": db_url, "PREPAGO_TRUSTED_PROXIES": "127.0.0.1"}  # benchmarks/load.py
+    with running_stack(model, ports, work / "logs", env, endpoints) as stack:
         ready = time.perf_counter() - started
         yield {"url": stack.rasa_url, "ready_s": round(ready, 1), "processes": stack.processes}
 
@@ -91,9 +92,10 @@ def measure(name: str, url: str, api_token: str, ours: bool, one_user_n: int, lo
             if ours:
                 return (f"{url}/webhooks/prepago/webhook",
                         {"session": f"bench-{run_id}-{u:04d}-{i // TURNS_PER_CONVERSATION}", "message": text(i)},
-                        customer if auth else {})
+                        {**customer_address(u), **(customer if auth else {})})
             return (f"{url}/webhooks/rest/webhook",
-                    {"sender": f"bench-{run_id}-{u}-{i // TURNS_PER_CONVERSATION}", "message": text(i)}, {})
+                    {"sender": f"bench-{run_id}-{u}-{i // TURNS_PER_CONVERSATION}", "message": text(i)},
+                    customer_address(u))
         return factory
 
     faq = message(lambda i: FAQ_TEXT if ours else "hello", auth=False)

@@ -31,6 +31,9 @@ UNLINKED = AuthError("unlinked")  # a messaging identity not (yet) linked to an 
 # What an action sends when it needs an account that the chat has not linked:
 # the messaging channel, not the action, then starts linking (actions never see PINs).
 LINK_REQUIRED = {"prepago": "link_required"}
+# Likewise before money moves from a linked chat: the channel asks for the PIN again
+# (bot/linking.py, `begin_step_up`), then carries on with the message in "resume".
+STEP_UP_REQUIRED = {"prepago": "step_up_required"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,12 @@ class Identity:
     error: Optional[AuthError] = None  # why there is no account
     subject: Optional[str] = None  # messaging identity, e.g. "whatsapp:+5215512345678"
     expires: Optional[int] = None  # the token's expiry (Unix seconds), when there is a token
+    client: Optional[str] = None  # the web client's address as the channel saw it (its budgets: channels/limits.py)
+    role: Optional[str] = None  # the signed-in user's role on the account (token claim "role"), e.g. "billing"
+
+    def expired(self) -> bool:
+        """Whether the token behind this identity has expired (a socket outlives its token)."""
+        return self.expires is not None and self.expires <= _now()
 
 
 # The signed identity in a message's metadata is stored in the tracker and may
@@ -46,9 +55,11 @@ class Identity:
 TURN_TTL_SECONDS = 300
 
 
-def issue_token(cfg: Settings, account: str, ttl: timedelta = timedelta(hours=8)) -> str:
+def issue_token(cfg: Settings, account: str, ttl: timedelta = timedelta(hours=8), role: Optional[str] = None) -> str:
     now = datetime.now(timezone.utc)
     claims = {"sub": account, "iss": cfg.jwt_issuer, "aud": cfg.jwt_audience, "iat": now, "exp": now + ttl}
+    if role:
+        claims["role"] = role
     return jwt.encode(claims, cfg.require_jwt_secret(), algorithm=ALGORITHM)
 
 
@@ -71,7 +82,10 @@ def verify_token(cfg: Settings, token: Optional[str]) -> Identity:
     account = claims["sub"]
     if not isinstance(account, str) or not account.isalnum() or len(account) > 20:
         return Identity(None, INVALID)
-    return Identity(account, expires=int(claims["exp"]))
+    role = claims.get("role")
+    if role is not None and (not isinstance(role, str) or not role.isalnum() or len(role) > 20):
+        return Identity(None, INVALID)
+    return Identity(account, expires=int(claims["exp"]), role=role)
 
 
 def _mac(cfg: Settings, *parts: str) -> str:
@@ -94,8 +108,11 @@ def channel_conversation_id(cfg: Settings, channel: str, user_id: str) -> str:
     return f"{channel}-{_mac(cfg, 'conversation', channel, user_id)[:32]}"
 
 
-def _identity_mac(cfg: Settings, sender_id: str, account, error, subject, expires) -> str:
-    return _mac(cfg, "identity", sender_id, account or "", error or "", subject or "", str(expires))
+def _identity_mac(cfg: Settings, sender_id: str, account, error, subject, expires, client=None, role=None) -> str:
+    parts = [account or "", error or "", subject or "", str(expires), client or ""]
+    if role:  # only then: signatures of identities without a role stay what they were
+        parts.append(role)
+    return _mac(cfg, "identity", sender_id, *parts)
 
 
 def _now() -> int:
@@ -114,7 +131,10 @@ def identity_metadata(cfg: Settings, identity: Identity, sender_id: str) -> dict
             "error": identity.error,
             "subject": identity.subject,
             "expires": expires,
-            "mac": _identity_mac(cfg, sender_id, identity.account, identity.error, identity.subject, expires),
+            "client": identity.client,
+            "role": identity.role,
+            "mac": _identity_mac(cfg, sender_id, identity.account, identity.error, identity.subject, expires,
+                                 identity.client, identity.role),
         }
     }
 
@@ -126,9 +146,10 @@ def identity_from_metadata(cfg: Settings, metadata: Optional[dict], sender_id: s
     if not isinstance(data, dict):
         return Identity(None, MISSING)
     account, error, subject, expires = data.get("account"), data.get("error"), data.get("subject"), data.get("expires")
-    expected = _identity_mac(cfg, sender_id, account, error, subject, expires)
+    client, role = data.get("client"), data.get("role")
+    expected = _identity_mac(cfg, sender_id, account, error, subject, expires, client, role)
     if not isinstance(data.get("mac"), str) or not hmac.compare_digest(expected, data["mac"]):
         return Identity(None, INVALID)
     if not isinstance(expires, int) or expires <= _now():
         return Identity(None, EXPIRED)
-    return Identity(account, AuthError(error) if error else None, subject, expires)
+    return Identity(account, AuthError(error) if error else None, subject, expires, client, role)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.db import dialect_insert, session_scope
-from bot.models import Account, ChannelLink, ChannelState, LinkGuard, utcnow
+from bot.models import Account, ChannelLink, ChannelState, LinkGuard, StepUp, utcnow
 from bot.pins import check_pin, hash_pin
 
 # PIN attempts are counted *before* the PIN is checked, per target account and
@@ -43,6 +43,13 @@ ONLY_DIGITS = "Escribe solo tu número de cuenta (únicamente dígitos), o «can
 CANCELLED = "Cancelé la vinculación. Con gusto sigo respondiendo tus dudas generales."
 UNLINKED = "Listo: desvinculé este chat de la cuenta {account}. Para consultar tus datos aquí tendrás que vincularlo de nuevo."
 NOT_LINKED = "Este chat no está vinculado a ninguna cuenta."
+
+
+ASK_STEP_UP = ("Para mover dinero desde este chat necesito confirmar que eres tú: escribe el PIN de verificación de "
+               "tu Cuenta de Prepago, o «cancelar».")
+STEP_UP_CANCELLED = "Cancelé la verificación; no se movió dinero de tu cuenta."
+STEPPED_UP = ("PIN correcto. Por unos minutos puedes hacer pagos desde este chat: vuelve a pedirme lo que querías "
+              "(por ejemplo «recárgale $500 al prepago») y te pido la confirmación.")
 
 
 STEP_EXPIRED = ("La vinculación se canceló porque pasaron más de 10 minutos; por seguridad no usé lo que "
@@ -144,6 +151,39 @@ def begin(channel: str, user_id: str, now: Optional[datetime] = None, engine: Op
         return ASK_ACCOUNT
 
 
+def begin_step_up(channel: str, user_id: str, resume: Optional[str], now: Optional[datetime] = None,
+                  engine: Optional[Engine] = None) -> str:
+    """Ask a linked chat for its account PIN again before money moves; `resume` is the request to carry on with."""
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        account = _linked(session, channel, user_id)
+        if account is None:
+            return begin(channel, user_id, now, engine)
+        locked = _locked_until(session, [_identity_key(channel, user_id), f"account:{account}"], now)
+        if locked:
+            return _locked_text(locked, now)
+        state = _state(session, channel, user_id, now)
+        state.link_step, state.pending_account, state.updated_at = "stepup", account, now
+        proof = session.get(StepUp, (channel, user_id))
+        account_id = session.execute(select(Account.id).where(Account.number == account)).scalar_one()
+        if proof is None:
+            session.add(StepUp(channel=channel, user_id=user_id, account_id=account_id, resume=resume))
+        else:
+            proof.account_id, proof.resume = account_id, resume
+        return ASK_STEP_UP
+
+
+def stepped_up(channel: str, user_id: str, account: str, valid_for: timedelta, now: Optional[datetime] = None,
+               engine: Optional[Engine] = None) -> bool:
+    """Whether this chat proved `account`'s PIN within `valid_for` (and is still linked to it)."""
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        proof = session.get(StepUp, (channel, user_id))
+        if proof is None or proof.verified_at is None or now - proof.verified_at > valid_for:
+            return False
+        return _linked(session, channel, user_id) == account and session.get(Account, proof.account_id).number == account
+
+
 def remember_options(channel: str, user_id: str, payloads: list[dict], engine: Optional[Engine] = None) -> None:
     """The numbered options just offered (WhatsApp has no buttons here)."""
     now = utcnow()
@@ -191,13 +231,18 @@ def _unlink(session: Session, channel: str, user_id: str) -> str:
 
 def _link_step(session: Session, state: ChannelState, raw: str, said: str, now: datetime) -> Intercept:
     if said in ("cancelar", "salir", "cancela"):
+        step_up = state.link_step == "stepup"
         state.link_step, state.pending_account = None, None
-        return Intercept(reply=CANCELLED)
+        return Intercept(reply=STEP_UP_CANCELLED if step_up else CANCELLED)
     identity = _identity_key(state.channel, state.user_id)
     locked = _locked_until(session, [identity], now)
     if locked:
         state.link_step = None
         return Intercept(reply=_locked_text(locked, now))
+    if state.link_step == "stepup" and not re.fullmatch(r"[\d\s-]{3,24}", said):
+        # Not a PIN: the customer moved on. Nothing moves and no attempt is counted.
+        state.link_step, state.pending_account = None, None
+        return Intercept(text=raw, account=_linked(session, state.channel, state.user_id))
     state.updated_at = now
     if state.link_step == "account":
         if not re.fullmatch(r"\d{4,20}", said):
@@ -208,10 +253,12 @@ def _link_step(session: Session, state: ChannelState, raw: str, said: str, now: 
 
 
 def _check_pin_step(session: Session, state: ChannelState, identity: str, raw: str, now: datetime) -> Intercept:
-    """The PIN step: the same answer and the same cost whether the account or the PIN was wrong."""
+    """The PIN step: the same answer and the same cost whether the account or the PIN was wrong.
+    A step-up (`link_step` "stepup") checks the linked account's PIN with the same guards."""
     number = state.pending_account or ""
     account_key = f"account:{number}"
-    state.pending_account, state.link_step = None, "account"
+    step_up = state.link_step == "stepup"
+    state.pending_account, state.link_step = (number, "stepup") if step_up else (None, "account")
     this_minute = _bump(session, f"all:{now:%Y%m%d%H%M}", now)
     if this_minute == 1:  # a new minute: forget the old per-minute counts
         session.execute(delete(LinkGuard).where(LinkGuard.key.like("all:%"), LinkGuard.updated_at < now - LOCK_FOR)
@@ -227,7 +274,19 @@ def _check_pin_step(session: Session, state: ChannelState, identity: str, raw: s
         state.link_step = None
         return Intercept(reply=_locked_text(_lock(session, [account_key, identity], now), now))
     account = session.execute(select(Account).where(Account.number == number)).scalar_one_or_none()
-    if check_pin(raw, account.pin_hash if account is not None else _decoy_hash()) and account is not None:
+    valid = check_pin(raw, account.pin_hash if account is not None else _decoy_hash()) and account is not None
+    if valid and step_up:
+        state.link_step, state.pending_account = None, None
+        session.execute(update(LinkGuard).where(LinkGuard.key == account_key).values(failures=0)
+                        .execution_options(synchronize_session=False))
+        proof = session.get(StepUp, (state.channel, state.user_id))
+        if proof is None or _linked(session, state.channel, state.user_id) != account.number:
+            return Intercept(reply=NOT_LINKED)
+        proof.verified_at, resume, proof.resume = now, proof.resume, None
+        if resume:
+            return Intercept(text=resume, account=account.number)
+        return Intercept(reply=STEPPED_UP)
+    if valid:
         existing = session.get(ChannelLink, (state.channel, state.user_id))
         if existing is not None:
             session.delete(existing)
@@ -247,5 +306,8 @@ def _check_pin_step(session: Session, state: ChannelState, identity: str, raw: s
         return Intercept(reply=_locked_text(until, now), alert=LOCK_ALERT.format(account=number),
                          alert_to=tuple((c, u) for c, u in holders))
     left = MAX_FAILURES - attempts
+    if step_up:
+        return Intercept(reply=(f"El PIN no coincide. Te quedan {left} {'intento' if left == 1 else 'intentos'}. "
+                                "Escríbelo de nuevo, o «cancelar»."))
     return Intercept(reply=(f"El número de cuenta o el PIN no coinciden. Te quedan {left} "
                             f"{'intento' if left == 1 else 'intentos'}. Escribe tu número de cuenta, o «cancelar»."))

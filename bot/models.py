@@ -204,6 +204,23 @@ class LinkGuard(Base):
     updated_at = Column(UTCDateTime, nullable=False)
 
 
+class StepUp(Base):
+    """A fresh proof of the account PIN from a linked chat, needed before money moves from it.
+
+    Linking proves the chat once; moving money asks again (bot/linking.py,
+    `begin_step_up`), with the same attempt guards, and the proof is good for a
+    few minutes only. `resume` is the request to carry on with once the PIN is right.
+    """
+
+    __tablename__ = "step_ups"
+
+    channel = Column(String(20), primary_key=True)
+    user_id = Column(String(120), primary_key=True)
+    account_id = Column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    verified_at = Column(UTCDateTime, nullable=True)
+    resume = Column(Text, nullable=True)
+
+
 class Delivery(Base):
     """A provider's message id already handled: providers retry webhooks, and a
     retried «desvincular» or PIN must not run twice."""

@@ -185,6 +185,11 @@ def resolve_period(text: str, today: date) -> Optional[Period]:
         return Period(last.replace(day=1), last, f"el mes pasado ({MONTHS[last.month - 1]})")
     if re.search(r"\beste\s+mes\b", t):
         return Period(today.replace(day=1), today, "este mes")
+    if re.search(r"\b(ano\s+(pasado|anterior)|ultimo\s+ano)\b", t):
+        year = today.year - 1
+        return Period(date(year, 1, 1), date(year, 12, 31), f"el año pasado ({year})")
+    if re.search(r"\beste\s+ano\b", t):
+        return Period(date(today.year, 1, 1), today, f"este año ({today.year})")
 
     single = _single_date(t, today)
     if single is not None:

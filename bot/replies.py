@@ -19,7 +19,7 @@ from bot.identity import EXPIRED, INVALID, AuthError
 from bot.models import Account, EntryKind
 from bot.language import names_period
 from bot.periods import FuturePeriod, InvalidPeriod, Period, extension_in, resolve_period, today_in
-from bot.store import Movement, find_extension, get_account, movements, spending_by_extension
+from bot.store import Movement, find_extension, first_movement_at, get_account, movements, spending_by_extension
 
 PAGE_SIZE = 5
 SPENDING_DEFAULT_DAYS = 30
@@ -52,7 +52,7 @@ def sign_in_needed(error: Optional[AuthError]) -> Reply:
     )
 
 
-def _card_text(account: Account) -> str:
+def card_text(account: Account) -> str:
     card = account.card
     if card is None:
         return "no tienes una tarjeta registrada"
@@ -65,7 +65,7 @@ def _auto_recharge_text(account: Account) -> str:
         return "La recarga automática está desactivada."
     return (
         f"La recarga automática está activada: cuando tu saldo baja de {fmt.money(settings.threshold)} "
-        f"se cargan {fmt.money(settings.amount)} a tu tarjeta {_card_text(account)}."
+        f"se cargan {fmt.money(settings.amount)} a tu tarjeta {card_text(account)}."
     )
 
 
@@ -101,6 +101,7 @@ class _Page:
     movements: list[Movement]
     has_more: bool
     scope: str  # " de la ext. 102 (Ventas) en octubre"
+    period: Optional[Period] = None
 
     def lines(self) -> list[str]:
         return [movement_line(m, self.zone, self.today) for m in self.movements]
@@ -115,13 +116,13 @@ def _load_page(account_number: str, *, extension: Optional[str], period_text: Op
         ext, problem = _extension_filter(account, extension)
         if problem:
             return problem
-        period, problem = _period_filter(period_text, today)
+        period, problem = _period_filter(period_text, today, session, account)
         if problem:
             return problem
         start, end = period.utc_bounds(account.timezone) if period else (None, None)
         page, has_more = movements(session, account, start=start, end=end, extension=ext, kinds=kinds,
                                    limit=PAGE_SIZE, offset=offset)
-        return _Page(zone, today, page, has_more, _scope_text(ext, period))
+        return _Page(zone, today, page, has_more, _scope_text(ext, period), period)
 
 
 def activity(
@@ -139,7 +140,8 @@ def activity(
     if isinstance(page, Reply):
         return page
     if not page.movements:
-        return Reply(f"Ya no hay más movimientos{page.scope}." if offset else f"No encontré movimientos{page.scope}.")
+        return Reply(f"Ya no hay más movimientos{page.scope}." if offset else
+                     f"No encontré movimientos{page.scope}.{_just_started(page.period, page.today)}")
     heading = (f"Tus movimientos{page.scope}, del más reciente al más antiguo:" if offset == 0
                else f"Más movimientos{page.scope}:")
     return _paged(Reply("\n".join([heading] + page.lines())), page.has_more, offset)
@@ -168,7 +170,7 @@ def deposits(
         return page
     if not page.movements:
         return Reply(f"Ya no hay más depósitos ni recargas{page.scope}." if offset else
-                     f"No encontré depósitos ni recargas automáticas{page.scope}.")
+                     f"No encontré depósitos ni recargas automáticas{page.scope}.{_just_started(page.period, page.today)}")
     if offset:
         return _paged(Reply("\n".join([f"Más depósitos y recargas{page.scope}:"] + page.lines())), page.has_more, offset)
     last = page.movements[0]
@@ -194,7 +196,7 @@ def spending(
         ext, problem = _extension_filter(account, extension)
         if problem:
             return problem
-        period, problem = _period_filter(period_text, today)
+        period, problem = _period_filter(period_text, today, session, account)
         if problem:
             return problem
         period = period or _recent(today)
@@ -203,15 +205,23 @@ def spending(
     if ext is not None:
         row = next((r for r in rows if r.extension == ext.number), None)
         if row is None:
-            return Reply(f"La ext. {ext.number} ({ext.label}) no usó fondos de la Cuenta de Prepago {period.label}.")
+            return Reply(f"La ext. {ext.number} ({ext.label}) no usó fondos de la Cuenta de Prepago {period.label}."
+                         f"{_just_started(period, today)}")
         return Reply(f"La ext. {ext.number} ({ext.label}) gastó **{fmt.money(row.total)}** {period.label} "
                      f"en {_calls(row.calls)}.")
     if not rows:
-        return Reply(f"Ninguna extensión usó fondos de la Cuenta de Prepago {period.label}.")
+        return Reply(f"Ninguna extensión usó fondos de la Cuenta de Prepago {period.label}.{_just_started(period, today)}")
     total, calls = sum(r.total for r in rows), sum(r.calls for r in rows)
     return Reply("\n".join(
         [f"En llamadas se gastaron **{fmt.money(total)}** {period.label} ({_calls(calls)}).",
          f"Gasto en llamadas por extensión, {period.label}:"] + _spending_lines(rows)))
+
+
+def _just_started(period: Optional[Period], today: date) -> str:
+    """On the 1st, «este mes» is a few hours old: say so, and how to see the one before."""
+    if period is None or period.start != today or period.label == "hoy":
+        return ""
+    return " Ese periodo apenas empieza hoy; para ver el anterior escribe, por ejemplo, «el mes pasado» o «la semana pasada»."
 
 
 def _calls(n: int) -> str:
@@ -236,11 +246,24 @@ def faq_details(faq_key: str, account_number: str, now: Optional[datetime] = Non
     """The customer's own data that completes an FAQ answer, when there is any."""
     with session_scope(engine) as session:
         account = get_account(session, account_number)
+        refills = account.auto_recharge is not None and account.auto_recharge.enabled
         if faq_key == "change_card":
-            return Reply(f"Hoy tu tarjeta registrada es {_card_text(account)}.")
+            uses = ("tus depósitos y tu recarga automática" if refills
+                    else "tus depósitos (tu recarga automática está desactivada)")
+            return Reply(f"Hoy tu tarjeta registrada es {card_text(account)}. Con ella se pagan {uses}.")
         if faq_key == "auto_recharge":
-            return Reply(_auto_recharge_text(account))
-        if faq_key in ("add_funds", "prepaid_coverage"):
+            return Reply(_auto_recharge_text(account) + ("" if refills else " Para activarla, sigue los pasos de arriba."))
+        if faq_key == "add_funds":
+            # Never "it refills itself" to an account whose auto-recharge is off.
+            paid_by = f"tu tarjeta {card_text(account)}" if account.card is not None else None
+            if refills:
+                after = _auto_recharge_text(account) + (" Esa misma tarjeta paga los fondos que agregues." if paid_by else "")
+            else:
+                after = ("La recarga automática está desactivada, así que tu cuenta no se recarga sola: cuando el saldo "
+                         "se acabe tendrás que agregar fondos de nuevo (o activar la recarga en «Configuraciones»)."
+                         + (f" Los fondos que agregues se pagan con {paid_by}." if paid_by else ""))
+            return Reply(f"Tu saldo actual es de {fmt.money(account.balance)}. {after}")
+        if faq_key == "prepaid_coverage":
             return Reply(f"Tu saldo actual es de {fmt.money(account.balance)}.")
         if faq_key == "restrict_extensions":
             start, end = _recent(today_in(account.timezone, now)).utc_bounds(account.timezone)
@@ -265,11 +288,20 @@ def _extension_filter(account: Account, extension: Optional[str]):
     return ext, None
 
 
-def _period_filter(period_text: Optional[str], today: date):
+def _period_filter(period_text: Optional[str], today: date, session, account):
+    """The period a message names, or the Reply that says why it cannot be searched:
+    a future or impossible date, or one before the account's history starts."""
     if not period_text:
         return None, None
     try:
-        return resolve_period(period_text, today), None
+        period = resolve_period(period_text, today)
+        if period is not None:
+            first = first_movement_at(session, account)
+            first_day = first.astimezone(ZoneInfo(account.timezone)).date() if first else today
+            if period.end < first_day:
+                return None, Reply(f"No hay movimientos {period.label}: el historial de tu Cuenta de Prepago "
+                                   f"empieza el {fmt.day(first_day, today)}. " + PERIOD_EXAMPLES)
+        return period, None
     except FuturePeriod:
         return None, Reply(
             "Esa fecha todavía no llega, así que no hay movimientos que mostrar. " + PERIOD_EXAMPLES

@@ -186,6 +186,13 @@ def record_recharge_failure(session: Session, account_number: str, *, amount: De
     return failure
 
 
+def first_movement_at(session: Session, account: Account) -> Optional[datetime]:
+    """When the account's history starts (None for an account with no movements)."""
+    return session.execute(
+        select(func.min(LedgerEntry.occurred_at)).where(LedgerEntry.account_id == account.id)
+    ).scalar_one()
+
+
 def ledger_total(session: Session, account: Account) -> Decimal:
     total = session.execute(
         select(func.sum(LedgerEntry.amount)).where(LedgerEntry.account_id == account.id)

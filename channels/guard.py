@@ -8,10 +8,11 @@ the actions per message. Kept free of Sanic/socket.io.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 from bot.config import settings
+from channels.limits import client_key
 from bot.identity import UNLINKED, Identity, channel_conversation_id, conversation_id, identity_metadata, verify_token
 
 MAX_MESSAGE_CHARS = 2000
@@ -53,6 +54,11 @@ class Binding:
     def account(self) -> Optional[str]:
         return self.identity.account
 
+    @property
+    def client(self) -> str:
+        """Whose budget a message spends (channels/limits.py): address, plus the account when verified."""
+        return client_key(self.identity.client or "?", self.account)
+
     def metadata(self) -> dict[str, Any]:
         """The identity for the actions, signed now: MAC-bound to the conversation and
         good for this turn only, or until the token expires if that is sooner. A
@@ -60,12 +66,12 @@ class Binding:
         return identity_metadata(settings(), self.identity, self.sender_id)
 
 
-def bind(token: Optional[str], client_session: Any) -> Binding:
-    """Verify the token and derive the conversation the client may use."""
+def bind(token: Optional[str], client_session: Any, client: Optional[str] = None) -> Binding:
+    """Verify the token and derive the conversation the client (at address `client`) may use."""
     if not isinstance(client_session, str) or not _SESSION_RE.fullmatch(client_session):
         raise BadRequest("session must be 8-128 characters of [A-Za-z0-9_-]")
     cfg = settings()
-    who = verify_token(cfg, token)
+    who = replace(verify_token(cfg, token), client=client)
     sender_id = conversation_id(cfg, who, client_session)
     return Binding(sender_id, who)
 

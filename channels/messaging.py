@@ -20,7 +20,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import deliveries, linking
-from bot.identity import LINK_REQUIRED
+from bot.identity import LINK_REQUIRED, STEP_UP_REQUIRED
 from channels.guard import DISPLAY_KEY, bind_messaging, screen_text
 from channels.limits import MESSAGES, TOO_FAST
 from channels.turns import run_turn
@@ -154,8 +154,12 @@ class MessagingInput(InputChannel):
         shown = {DISPLAY_KEY: decision.title} if decision.title else None
         messages = []
         for message in await run_turn(on_new_message, decision.text, binding, self.name(), shown):
-            if message.get("custom") == LINK_REQUIRED:  # an action needs the account: link this chat first
+            custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
+            if custom == LINK_REQUIRED:  # an action needs the account: link this chat first
                 message = {"text": await asyncio.to_thread(linking.begin, self.channel_key, user_id)}
+            elif custom.get("prepago") == STEP_UP_REQUIRED["prepago"]:  # money moves only after the PIN, again
+                message = {"text": await asyncio.to_thread(linking.begin_step_up, self.channel_key, user_id,
+                                                           custom.get("resume"))}
             messages.append(message)
         return messages
 

@@ -18,9 +18,17 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.guard import BadRequest, bind, message_key, screen_text
-from channels.limits import MESSAGES, TOO_FAST
+from channels.limits import TOO_FAST, allow_message, client_address
 from channels.turns import run_turn
 
+
+def request_client(request: Request) -> str:
+    """The client's address (channels/limits.py decides whom to believe).
+
+    Every X-Forwarded-For line counts: HAProxy adds its own line after any the
+    client wrote, and reading only the first would believe the client's.
+    """
+    return client_address(request.ip, ", ".join(request.headers.getall("X-Forwarded-For", [])))
 
 
 def bearer_token(request: Request) -> Optional[str]:
@@ -50,11 +58,11 @@ class SecureRestInput(InputChannel):
             if not isinstance(body, dict):
                 return response.json({"error": "El cuerpo debe ser un objeto JSON."}, status=400)
             try:
-                binding = bind(bearer_token(request), body.get("session"))
+                binding = bind(bearer_token(request), body.get("session"), request_client(request))
                 key = message_key(body.get("message_id"))
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
-            if not await MESSAGES.allow(binding.sender_id):
+            if not await allow_message(binding.sender_id, binding.client):
                 return response.json({"messages": [{"recipient_id": binding.sender_id, "text": TOO_FAST}]}, status=429)
             polite = screen_text(body.get("message"))
             if polite is not None:

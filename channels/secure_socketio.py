@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -34,7 +33,8 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
 from channels.guard import AGENT_KEY, DISPLAY_KEY, MESSAGE_ID_KEY, BadRequest, bind, message_key, screen_text
-from channels.limits import MESSAGES, TOO_FAST
+from channels.limits import TOO_FAST, allow_message
+from channels.secure_rest import request_client
 from channels.turns import run_turn
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,8 @@ class SecureSocketIOInput(InputChannel):
         async def connect(sid: str, environ: dict, auth: Optional[dict]) -> bool:
             auth = auth if isinstance(auth, dict) else {}
             try:
-                binding = bind(auth.get("token") or None, auth.get("session"))
+                # engineio's Sanic driver leaves REMOTE_ADDR at 127.0.0.1: the address is on its request.
+                binding = bind(auth.get("token") or None, auth.get("session"), request_client(environ["sanic.request"]))
             except BadRequest:
                 return False  # the widget always sends a well-formed session key
             await sio.save_session(sid, {"binding": binding})
@@ -124,6 +125,9 @@ class SecureSocketIOInput(InputChannel):
         @sio.on("session_request")
         async def session_request(sid: str, _data: Any = None) -> None:
             binding = (await sio.get_session(sid))["binding"]
+            if binding.identity.expired():  # no account, history or alerts on a token that has expired
+                await sio.emit("session_expired", {"id": None}, room=sid)
+                return
             error = binding.identity.error
             await sio.emit(
                 "session_confirm",
@@ -145,12 +149,12 @@ class SecureSocketIOInput(InputChannel):
                 key = message_key(data.get("id"))
             except BadRequest:
                 key = None  # an id is only a retry guard; a bad one never costs the customer an answer
-            if binding.identity.expires is not None and binding.identity.expires <= time.time():
+            if binding.identity.expired():
                 # The token expired on an open socket: ask the widget for a fresh one; it sends this again.
                 await sio.emit("session_expired", {"id": (key or {}).get(MESSAGE_ID_KEY)}, room=sid)
                 return
             output = SocketIOOutput(sio, "bot_uttered")
-            polite = TOO_FAST if not await MESSAGES.allow(binding.sender_id) else screen_text(text)
+            polite = TOO_FAST if not await allow_message(binding.sender_id, binding.client) else screen_text(text)
             if polite is not None:
                 messages = [{"text": polite}]
             else:

@@ -24,6 +24,7 @@ from bot.replies import movement_line
 from bot.store import UnknownAccount, get_account, movements
 from handoff import hours
 from handoff.models import Author, CaseMessage, CaseStatus, Delivery, StaffUser, SupportCase
+from payments.audit import describe as describe_operation, operations_in
 
 # Why the assistant handed the conversation over (stored as the key, shown as the label).
 REASONS = {
@@ -32,7 +33,9 @@ REASONS = {
     "money": "Molesto por un cobro o un depósito",
 }
 # The intent that made the assistant hand over, as a reason (the action and the insights read it).
-REASON_OF_INTENT = {"human_handoff": "asked", "report_charge_problem": "money", "nlu_fallback": "not_understood"}
+# «sí» reaches a person only as the answer to the offer after a charge explanation (data/rules.yml).
+REASON_OF_INTENT = {"human_handoff": "asked", "report_charge_problem": "money", "affirm": "money",
+                    "nlu_fallback": "not_understood"}
 CHANNELS = {
     "prepago_socketio": "Chat web",
     "prepago": "API",
@@ -102,6 +105,15 @@ def open_case(conversation_id: str, channel: str, channel_user: Optional[str], a
         session.add(case)
         session.flush()
         return Opened(case.id, False)
+
+
+def open_case_of(conversation_id: str, engine: Optional[Engine] = None) -> Optional[int]:
+    """The conversation's open case (waiting or with an agent), if it has one."""
+    with session_scope(engine) as session:
+        return session.execute(
+            select(SupportCase.id).where(SupportCase.conversation_id == conversation_id,
+                                         SupportCase.status != CaseStatus.CLOSED)
+        ).scalar()
 
 
 def record(case_id: int, author: Author, text: str, now: Optional[datetime] = None,
@@ -175,18 +187,26 @@ def _assign(case: SupportCase, agent: Agent, now: datetime) -> None:
                      now, agent)
 
 
+def _held_by_another(case: SupportCase, staff_id: Optional[int], doing: str) -> None:
+    """Only the agent who holds a case answers or closes it; a waiting one is taken by whoever acts first.
+    A helpdesk (staff_id None) answers for its own agents."""
+    if staff_id is not None and case.status == CaseStatus.WITH_AGENT and case.agent_id != staff_id:
+        holder = case.agent.display_name if case.agent else "Otra persona"
+        raise CaseError(f"{holder} ya atiende este caso{doing}.")
+
+
 def take(case_id: int, staff_id: int, now: Optional[datetime] = None, engine: Optional[Engine] = None) -> None:
     now = now or utcnow()
     with session_scope(engine) as session:
         case, agent = _open_for_agent(session, case_id), _agent(session, staff_id, None)
-        if case.status == CaseStatus.WITH_AGENT and case.agent_id != staff_id:
-            raise CaseError(f"{case.agent.display_name if case.agent else 'Otra persona'} ya atiende este caso.")
+        _held_by_another(case, staff_id, "")
         _assign(case, agent, now)
 
 
 def agent_reply(case_id: int, staff_id: Optional[int], text: object, now: Optional[datetime] = None,
                 engine: Optional[Engine] = None, desk_agent: Optional[str] = None) -> int:
-    """Store an agent's reply for relaying (taking the case if nobody had); returns its id."""
+    """Store an agent's reply for relaying (taking the case if nobody had; refused if another agent has it);
+    returns its id."""
     if not isinstance(text, str) or not text.strip():
         raise CaseError("Escribe un mensaje antes de enviarlo.")
     if len(text) > MAX_AGENT_CHARS:
@@ -194,6 +214,7 @@ def agent_reply(case_id: int, staff_id: Optional[int], text: object, now: Option
     now = now or utcnow()
     with session_scope(engine) as session:
         case, agent = _open_for_agent(session, case_id), _agent(session, staff_id, desk_agent)
+        _held_by_another(case, staff_id, ": solo esa persona puede responder")
         _assign(case, agent, now)
         message = _to_customer(case, Author.AGENT, text.strip(), now, agent)
         session.flush()
@@ -205,6 +226,7 @@ def close(case_id: int, staff_id: Optional[int], now: Optional[datetime] = None,
     now = now or utcnow()
     with session_scope(engine) as session:
         case, agent = _open_for_agent(session, case_id), _agent(session, staff_id, desk_agent)
+        _held_by_another(case, staff_id, ": solo esa persona puede cerrarlo")
         case.status, case.closed_at = CaseStatus.CLOSED, now
         case.agent_id = case.agent_id or agent.id
         _to_customer(case, Author.SYSTEM,
@@ -414,4 +436,6 @@ def _context(session, number: Optional[str]) -> Optional[dict]:
                  if card else "Sin tarjeta"),
         "movements": [movement_line(m, zone, today).lstrip("• ") for m in latest],
         "last_deposit": movement_line(last_deposit[0], zone, today).lstrip("• ") if last_deposit else None,
+        # Payments done from the chat (payments/): who, channel, amount, provider reference, outcome.
+        "operations": [describe_operation(line, account.timezone) for line in operations_in(session, number, 5)],
     }

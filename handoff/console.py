@@ -31,6 +31,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import PROJECT_ROOT
+from bot.hosts import allowed_hosts, host_guard
 from channels.limits import RateLimit
 from handoff import cases, staff
 
@@ -52,6 +53,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'se
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 NOT_SIGNED_IN = "Tu sesión terminó: vuelve a iniciar sesión."
 BAD_CSRF = "La solicitud no vino de la consola (token CSRF inválido). Recarga la página."
+BAD_INPUT = "La solicitud trae datos inválidos (caracteres que no son texto o números fuera de rango)."
+FAILED = "Algo falló de nuestro lado: inténtalo de nuevo en un momento."
+MAX_CASE_ID = 2 ** 63 - 1  # the largest id a database column holds; anything above is no case
 
 
 def _secure_cookie() -> bool:
@@ -85,6 +89,13 @@ def same_origin(request: web.Request) -> bool:
 
 def _refuse(kind, message: str):
     return kind(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
+
+
+def _refusal(request: web.Request, kind, message: str):
+    """An error in the form its caller reads: JSON for the page's API, text for a form post."""
+    if request.path.startswith("/api/"):
+        return _refuse(kind, message)
+    return kind(text=message, content_type="text/plain")
 
 
 async def staff_page(request: web.Request, file: str, live: bool = False) -> web.Response:
@@ -155,17 +166,27 @@ class Watchers:
                     queue.put_nowait(version)
 
 
-def make_app(rasa_url: str, desk=None, sections=()) -> web.Application:
-    """The console; each of `sections` adds its pages (e.g. insights.web.add_routes)."""
+def make_app(rasa_url: str, desk=None, sections=(), port: Optional[int] = None) -> web.Application:
+    """The console; each of `sections` adds its pages (e.g. insights.web.add_routes).
+
+    With `port`, it answers only this machine's names on it and those in PREPAGO_CONSOLE_HOSTS
+    (bot/hosts.py): a rebound page on another name cannot sign in, or lock staff out."""
     relay = Relay(rasa_url)
     watchers = Watchers()
 
     @web.middleware
     async def security_headers(request: web.Request, handler):
+        # Every answer, an error too, leaves here with the headers and, when it fails, a Spanish message.
         try:
             response = await handler(request)
         except web.HTTPException as exc:
             response = exc
+        except (UnicodeError, OverflowError):
+            # A form that is not UTF-8, a lone surrogate the database cannot store, a date or number out of range.
+            response = _refusal(request, web.HTTPBadRequest, BAD_INPUT)
+        except Exception:  # noqa: BLE001 - the cause goes to the log, never to the page
+            logger.exception("console request %s %s failed", request.method, request.path)
+            response = _refusal(request, web.HTTPInternalServerError, FAILED)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
@@ -204,7 +225,10 @@ def make_app(rasa_url: str, desk=None, sections=()) -> web.Application:
     async def logout(request: web.Request) -> web.Response:
         signed = await current(request)
         form = await request.post()
-        if signed is not None and same_origin(request) and staff.same_token(form.get("csrf"), signed[1]):
+        if signed is not None:
+            # A cross-site form must not sign the agent out: without the session's token, nothing changes.
+            if not same_origin(request) or not staff.same_token(form.get("csrf"), signed[1]):
+                raise _refusal(request, web.HTTPForbidden, BAD_CSRF)
             await asyncio.to_thread(staff.sign_out, request.cookies.get(SESSION_COOKIE))
         response = web.HTTPSeeOther("/login")
         response.del_cookie(SESSION_COOKIE, path="/")
@@ -225,7 +249,10 @@ def make_app(rasa_url: str, desk=None, sections=()) -> web.Application:
 
     def case_id_of(request: web.Request) -> int:
         try:
-            return int(request.match_info["case"])
+            case_id = int(request.match_info["case"])
+            if not 1 <= case_id <= MAX_CASE_ID:
+                raise ValueError(case_id)
+            return case_id
         except ValueError:
             raise web.HTTPNotFound(text=json.dumps({"error": "Ese caso no existe."}), content_type="application/json")
 
@@ -311,7 +338,8 @@ def make_app(rasa_url: str, desk=None, sections=()) -> web.Application:
         if desk is not None:
             await desk.close()
 
-    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    guards = [host_guard(allowed_hosts(port, "PREPAGO_CONSOLE_HOSTS"))] if port else []
+    app = web.Application(middlewares=[security_headers, *guards], client_max_size=64 * 1024)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
@@ -338,8 +366,9 @@ def main() -> None:
     from bot.db import default_engine
     from handoff.desks import configured_desk
     from insights.web import add_routes as insights_pages
+    from training.web import add_routes as model_pages
     from tools.cli import load_env_file
-    from tools.seed import create_schema
+    import migrations
 
     load_env_file()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -348,8 +377,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
     args = parser.parse_args()
-    create_schema(default_engine())
-    app = make_app(args.rasa_url, configured_desk(), sections=[insights_pages])
+    migrations.upgrade(default_engine())
+    app = make_app(args.rasa_url, configured_desk(), sections=[insights_pages, model_pages],
+                   port=args.port)
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
 
 

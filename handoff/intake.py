@@ -23,6 +23,9 @@ OPENING = {
 }
 ASK_DESCRIPTION = "Mientras tanto, ¿me cuentas en pocas palabras qué pasó? Se lo dejo anotado."
 ALREADY_OPEN = ("Tu caso #{case} con Soporte sigue abierto: en cuanto una persona lo tome, te escribirá aquí mismo.")
+TOO_MANY_ANONYMOUS = ("Desde tu conexión ya se abrieron varios casos sin sesión en la última hora, así que ahora "
+                      "no puedo abrir otro. Si inicias sesión, te comunico con Soporte; si no, intenta de nuevo "
+                      "más tarde o llama a Soporte de Ooma Office.")
 UNAVAILABLE = ("Perdón, en este momento no pude comunicarte con Soporte. Intenta de nuevo en unos minutos "
                "o llama a Soporte de Ooma Office.")
 

@@ -1,7 +1,7 @@
 """Tables of the handoff: support cases, their messages, staff and staff sessions.
 
-On the account store's metadata (bot.models.Base), so `bot init-db` creates
-them with the rest.
+On the account store's metadata (bot.models.Base), so the schema's revisions
+(migrations/) cover them with the rest.
 """
 from __future__ import annotations
 

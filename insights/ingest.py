@@ -7,7 +7,9 @@ one. Rows are upserted by event id, so two runs at once (two consoles, or
 A message is finished when the assistant listens again, when the
 conversation goes to a person (it is paused: nothing will listen), when the
 customer writes again, or after an hour; the watermark stops before the
-oldest unfinished one, whose events are read again next time. The console runs it before it answers (at most every 5 s), and
+oldest unfinished one, whose events are read again next time. Each run then
+gives the new unanswered messages their group (insights/unanswered.py). The
+console runs it when it starts and before it answers (at most every 5 s), and
 `bot report` runs it first.
 
 What each event contributes (as Rasa 3.6 writes them):
@@ -17,7 +19,8 @@ What each event contributes (as Rasa 3.6 writes them):
   person takes over), the account lookups, `action_listen` (the answer is
   complete: the response time);
 - `pause`: the conversation went to a person; the customer's messages after
-  it are for the agent and get no answer from the assistant.
+  it (until `resume`, a restart or a new session) are for the agent and get no
+  answer from the assistant: counted as messages, never as "no entendió".
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from sqlalchemy.engine import Engine
 from bot.db import dialect_insert, session_scope
 from bot.privacy import redact
 from handoff.cases import REASON_OF_INTENT
+from insights import unanswered
 from insights.models import InsightState, InsightTurn
 
 BATCH = 20_000
@@ -41,6 +45,8 @@ REPORT_ZONE = ZoneInfo("America/Mexico_City")  # the support team's days
 LOOKUPS = frozenset({"action_check_balance", "action_show_activity", "action_show_spending", "action_show_deposits",
                      "action_show_more", "action_refine_query"})
 WATERMARK = "events_done"
+# Events after which the assistant answers again (Rasa 3.6's type names); `pause` is the one after which it does not.
+UNPAUSED = ("resume", "restart", "session_started")
 
 events = sa.table("events", sa.column("id", sa.Integer), sa.column("sender_id", sa.String),
                   sa.column("type_name", sa.String), sa.column("timestamp", sa.Float),
@@ -64,9 +70,10 @@ class _Turn:
     handoff_reason: Optional[str] = None
     lookup: Optional[str] = None
     response_ms: Optional[int] = None
+    to_agent: bool = False  # written while a person had the conversation: the assistant was not asked
 
     def row(self) -> dict:
-        fallback = self.intent == "nlu_fallback"
+        fallback = self.intent == "nlu_fallback" and not self.to_agent
         (g1, c1), (g2, c2) = (self.guesses + [(None, None), (None, None)])[:2]
         return {"event_id": self.event_id, "sender_id": self.sender_id, "at": self.at,
                 "day": self.at.astimezone(REPORT_ZONE).date(), "channel": self.channel, "intent": self.intent,
@@ -101,6 +108,7 @@ def ingest(tracker: Engine, store: Optional[Engine] = None, batch: int = BATCH) 
         start = _watermark(session)
     open_turns: dict[str, _Turn] = {}
     clarified_before: dict[str, bool] = {}  # the sender's previous message got suggestions
+    paused: dict[str, bool] = {}  # a person has the sender's conversation
     finished: list[dict] = []
     last_id, newest = start, None
     done = 0
@@ -119,11 +127,19 @@ def ingest(tracker: Engine, store: Optional[Engine] = None, batch: int = BATCH) 
                 if turn is not None:
                     finished.append(_close(turn, clarified_before))
                 turn = open_turns[sender] = _user_turn(event_id, sender, timestamp, data)
+                if sender not in paused:  # from an earlier run's events; a first run reads them all
+                    paused[sender] = bool(start) and _paused(tracker, sender, before=event_id)
+                turn.to_agent = paused[sender]
                 if sender not in clarified_before and start:
                     clarified_before[sender] = _was_clarified(store, sender, event_id)
                 turn.picked = turn.picked and clarified_before.get(sender, False)
-                turn.second_miss = turn.intent == "nlu_fallback" and clarified_before.get(sender, False)
-            elif kind == "pause" and turn is not None:  # a person has the conversation: the assistant is done
+                turn.second_miss = turn.intent == "nlu_fallback" and clarified_before.get(sender, False) \
+                    and not turn.to_agent
+            elif kind in UNPAUSED:
+                paused[sender] = False
+            elif kind == "pause":
+                paused[sender] = True
+            if kind == "pause" and turn is not None:  # a person has the conversation: the assistant is done
                 turn.response_ms = int((timestamp - turn.at.timestamp()) * 1000)
                 finished.append(_close(turn, clarified_before))
                 del open_turns[sender]
@@ -155,6 +171,7 @@ def ingest(tracker: Engine, store: Optional[Engine] = None, batch: int = BATCH) 
         insert = dialect_insert(session)
         session.execute(insert(InsightState).values(key=WATERMARK, value=str(watermark))
                         .on_conflict_do_update(index_elements=["key"], set_={"value": str(watermark)}))
+    unanswered.assign(store)
     return done
 
 
@@ -163,12 +180,14 @@ def _close(turn: _Turn, clarified_before: dict[str, bool]) -> dict:
     return turn.row()
 
 
-def _paused(tracker: Engine, sender: str) -> bool:
+def _paused(tracker: Engine, sender: str, before: Optional[int] = None) -> bool:
+    """Whether a person had the conversation (now, or just before event `before`)."""
+    query = sa.select(events.c.type_name).where(events.c.sender_id == sender,
+                                                events.c.type_name.in_(("pause", *UNPAUSED)))
+    if before is not None:
+        query = query.where(events.c.id < before)
     with tracker.connect() as connection:
-        latest = connection.execute(
-            sa.select(events.c.type_name).where(events.c.sender_id == sender,
-                                                events.c.type_name.in_(("pause", "resume")))
-            .order_by(events.c.id.desc()).limit(1)).scalar()
+        latest = connection.execute(query.order_by(events.c.id.desc()).limit(1)).scalar()
     return latest == "pause"
 
 
@@ -181,11 +200,12 @@ def _was_clarified(store: Optional[Engine], sender: str, before: int) -> bool:
 
 
 def _flush(store: Optional[Engine], rows: list[dict]) -> int:
-    """Upsert: a message read again (after the watermark, or by a second console) is written again, never twice."""
+    """Upsert: a message read again (after the watermark, or by a second console) is written again, never twice,
+    and keeps its group."""
     if rows:
         with session_scope(store) as session:
             insert = dialect_insert(session)(InsightTurn)
-            columns = [c.name for c in InsightTurn.__table__.columns if c.name != "event_id"]
+            columns = [c.name for c in InsightTurn.__table__.columns if c.name not in ("event_id", "group_id")]
             session.execute(insert.on_conflict_do_update(
                 index_elements=["event_id"], set_={c: getattr(insert.excluded, c) for c in columns}), rows)
     return len(rows)

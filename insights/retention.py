@@ -1,8 +1,9 @@
 """How long conversations are kept: `bot purge --older-than DAYS` removes what is older.
 
 Removed: the tracker store's events, the insights' rows, closed support cases
-(with their messages) and the providers' delivery ids. Kept: staff labels
-(redacted texts, the training loop's input) and open cases.
+(with their messages) and the providers' delivery ids; the unanswered
+messages' groups are counted again and those left empty removed. Kept: staff
+labels (redacted texts, the training loop's input) and open cases.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.models import Delivery, utcnow
 from handoff.models import CaseMessage, CaseStatus, SupportCase
 from insights.ingest import REPORT_ZONE, events
 from insights.models import InsightTurn
+from insights.unanswered import refresh
 
 DEFAULT_DAYS = 180
 
@@ -37,5 +39,6 @@ def purge(older_than_days: int, tracker: Engine, store: Optional[Engine] = None)
         removed_turns = session.execute(sa.delete(InsightTurn).where(
             InsightTurn.day < cutoff.astimezone(REPORT_ZONE).date())).rowcount
         removed_deliveries = session.execute(sa.delete(Delivery).where(Delivery.received_at < cutoff)).rowcount
+    refresh(store)
     return {"eventos de conversación": removed_events, "mensajes resumidos": removed_turns,
             "casos cerrados": removed_cases, "ids de entrega": removed_deliveries}

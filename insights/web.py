@@ -1,13 +1,18 @@
 """The insights page of the staff console: charts, the unanswered questions, labelling.
 
 Same sign-in and CSRF rules as the rest of the console (handoff/console.py).
-Figures come from `insight_turns`, brought up to date (incrementally) before
-each answer, at most every few seconds.
+Figures come from `insight_turns`, brought up to date (incrementally) when the
+console starts (the first run also groups the unanswered messages stored before
+the groups existed) and before each answer, at most every few seconds. The
+unanswered list comes a page at a time (`?limit=&offset=`).
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import json
+import logging
 import time
 from datetime import date, timedelta
 
@@ -23,6 +28,7 @@ from insights import metrics, unanswered
 from insights.ingest import events, ingest
 from insights.source import tracker_engine
 
+logger = logging.getLogger(__name__)
 WEB = PROJECT_ROOT / "web"
 STATIC = {
     "/insights.js": (WEB / "console" / "insights.js", "application/javascript"),
@@ -31,6 +37,7 @@ STATIC = {
 }
 FRESH_SECONDS = 5.0
 MAX_DAYS = 366
+MAX_OFFSET = 1_000_000
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,6 +61,23 @@ def _range(request: web.Request) -> tuple[date, date]:
     return since, until
 
 
+def _page(request: web.Request) -> tuple[int, int]:
+    """`limit` (1 to 100, 20 unless given) and `offset` (from 0) of the unanswered list."""
+    bounds = {"limit": (unanswered.PAGE, 1, unanswered.MAX_PAGE), "offset": (0, 0, MAX_OFFSET)}
+    values = []
+    for name, (default, low, high) in bounds.items():
+        raw = request.query.get(name, "")
+        if not raw:
+            values.append(default)
+            continue
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+            raise web.HTTPBadRequest(text=json.dumps({"error": f"«{name}» debe ser un número entero entre {low} y "
+                                                               f"{high:,}."}, ensure_ascii=False),
+                                     content_type="application/json")
+        values.append(int(raw))
+    return values[0], values[1]
+
+
 class _Fresh:
     """Ingest new events before answering, one run at a time, at most every FRESH_SECONDS."""
 
@@ -70,8 +94,6 @@ class _Fresh:
 
 def _transcript(sender_id: str) -> list[dict]:
     """A conversation as the customer and the assistant saw it, redacted, for the unanswered list's links."""
-    import json
-
     with tracker_engine().connect() as connection:
         rows = connection.execute(
             sa.select(events.c.type_name, events.c.data).where(events.c.sender_id == sender_id,
@@ -84,6 +106,17 @@ def _transcript(sender_id: str) -> list[dict]:
         if text:
             lines.append({"author": "customer" if kind == "user" else "bot", "text": redact(text)})
     return lines
+
+
+def _self_service(since: date, until: date) -> dict:
+    """Payments done from the chat (payments/): operations, success rate and declines per day."""
+    from datetime import datetime, timezone
+
+    from payments.audit import summary
+
+    midnight = datetime.min.time()
+    return summary(datetime.combine(since, midnight, timezone.utc),
+                   datetime.combine(until + timedelta(days=1), midnight, timezone.utc))
 
 
 def add_routes(app: web.Application) -> None:
@@ -102,8 +135,11 @@ def add_routes(app: web.Application) -> None:
         await require_staff(request)
         since, until = _range(request)
         await fresh()
-        return web.json_response(await asyncio.to_thread(metrics.report, since, until),
-                                 headers={"Cache-Control": "no-store"})
+        body = await asyncio.to_thread(metrics.report, since, until)
+        body["self_service"] = await asyncio.to_thread(_self_service, since, until)
+        # The page's default range is the business's last 30 days, not the browser's calendar.
+        body["range"] = {"since": since.isoformat(), "until": until.isoformat()}
+        return web.json_response(body, headers={"Cache-Control": "no-store"})
 
     async def figures_csv(request: web.Request) -> web.Response:
         await require_staff(request)
@@ -116,10 +152,11 @@ def add_routes(app: web.Application) -> None:
     async def missed(request: web.Request) -> web.Response:
         await require_staff(request)
         since, until = _range(request)
+        limit, offset = _page(request)
         await fresh()
-        found = await asyncio.to_thread(unanswered.groups, since, until)
+        found = await asyncio.to_thread(unanswered.groups, since, until, limit=limit, offset=offset)
         choices = [{"intent": i, "title": INTENT_TITLES.get(i, i)} for i in sorted(_intents())]
-        return web.json_response({"groups": found, "intents": choices}, headers={"Cache-Control": "no-store"})
+        return web.json_response({**found, "intents": choices}, headers={"Cache-Control": "no-store"})
 
     async def label(request: web.Request) -> web.Response:
         who = await require_staff(request, change=True)
@@ -143,6 +180,23 @@ def add_routes(app: web.Application) -> None:
             return web.json_response({"error": "No encontré esa conversación."}, status=404)
         return web.json_response({"lines": lines}, headers={"Cache-Control": "no-store"})
 
+    async def catch_up(app: web.Application) -> None:
+        # At start, not in the first request: after an upgrade the first run groups every stored message.
+        async def run() -> None:
+            try:
+                await fresh()
+            except Exception as exc:  # noqa: BLE001 - e.g. Rasa has not created its tables yet: the next request tries again
+                logger.warning("insights: the ingest at start did not run (%s)", exc)
+
+        app["insights_catch_up"] = asyncio.create_task(run())
+
+    async def stop_catching_up(app: web.Application) -> None:
+        app["insights_catch_up"].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app["insights_catch_up"]
+
+    app.on_startup.append(catch_up)
+    app.on_cleanup.append(stop_catching_up)
     app.router.add_get("/insights", insights_page)
     for route in STATIC:
         app.router.add_get(route, static)

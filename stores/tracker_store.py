@@ -1,16 +1,14 @@
 """Rasa's SQL tracker store, same table and same answers, less work per message.
 
 Rasa 3.6's `SQLTrackerStore` was 44% of the Rasa process's CPU per message
-under load (py-spy, benchmarks/NOTES.md). Three things made it so, and this
-subclass changes only those:
+under load (py-spy, benchmarks/NOTES.md). This subclass changes only how the
+conversation's events are read and written:
 
 * `save` counted the stored events of the session again (the same subquery
   as `retrieve`) to know which events are new. The tracker already knows: we
   remember how many events it held when it was read or last saved.
 * Both directions went through the ORM; here they are two Core statements:
   one SELECT of the session's events, one multi-row INSERT.
-* SQLite got SQLAlchemy 1.4's `NullPool`: a new connection (and the WAL
-  pragmas) twice per message. Here connections are pooled.
 * Every message re-read and deserialised the whole conversation. Recently
   used trackers stay in memory, and each read first asks the table for the
   conversation's latest event id: the copy is used only if nothing was
@@ -18,64 +16,106 @@ subclass changes only those:
   restart or a failed turn always reloads from the table). Like Rasa's own
   store, it relies on the lock store for one writer per conversation at a
   time.
-
 * Rasa's store runs its queries on the event loop: while PostgreSQL answers,
   the replica cannot parse, predict or answer anyone else. With `offload`
   (the default on PostgreSQL) the queries run in a small thread pool, one
-  thread per pooled connection, and the loop goes on with other
+  thread per connection the pool may open, and the loop goes on with other
   conversations (measured in benchmarks/RESULTS.md, "Event loop").
+
+Its engine is its own, configured as Rasa configures its one, plus:
+
+* SQLite files get a pool of 4 connections (SQLAlchemy 1.4 gives them
+  `NullPool`: a new connection, and the WAL pragmas, twice per message).
+  `sqlite://` (in memory) keeps one connection for every user (`StaticPool`),
+  since each new connection would be a new, empty database.
+* PostgreSQL: Rasa's `POSTGRESQL_SCHEMA` (the `search_path` of every
+  connection; the store stops at start, with Rasa's message, if the schema
+  does not exist), and the pool Rasa's `SQL_POOL_SIZE` and
+  `SQL_MAX_OVERFLOW` ask for; without them, `pool_size` and `max_overflow`
+  from endpoints.yml (default 5 and 0, see docs/scaling.md). Connections are
+  checked before use (`pool_pre_ping`), so a replica outlives PostgreSQL
+  restarts and idle-connection reapers. With `login_db`, the database is
+  created as Rasa does.
+* The `events` table is created on this engine as Rasa creates it on its
+  own (it is already there unless the schema or the database is new).
 
 Same schema (`events`), same session semantics (events from the latest
 `session_started` on, by timestamp, ordered by id), so Rasa's own tools,
-the HTTP API and other replicas read exactly what Rasa would write.
+the HTTP API and other replicas read exactly what Rasa would write; the
+methods not overridden here (`keys`, `retrieve_full_tracker`…) are Rasa's,
+on the same engine.
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
+import logging
+import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Text
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.constants import POSTGRESQL_MAX_OVERFLOW, POSTGRESQL_POOL_SIZE
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+logger = logging.getLogger(__name__)
+
 # How many of the tracker's events are already in the table.
 _STORED = "_prepago_stored_events"
 CACHED_CONVERSATIONS = 2000
-POOL_SIZE = 5  # connections per replica, and threads when offloading (see docs/scaling.md)
+SQLITE_POOL_SIZE = 4
+POOL_SIZE = 5  # PostgreSQL connections per replica, and threads when offloading (see docs/scaling.md)
 
 
 class LeanSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cached_conversations: int = CACHED_CONVERSATIONS,
-                 offload: Optional[bool] = None, pool_size: int = POOL_SIZE, **kwargs: Any) -> None:
+                 offload: Optional[bool] = None, pool_size: int = POOL_SIZE, max_overflow: int = 0,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # sender_id -> (id of the last event this process wrote, the tracker it wrote)
         self._cache: "OrderedDict[str, tuple[int, DialogueStateTracker]]" = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_size = int(cached_conversations)
+        connections = 1
+        url = self.engine.url
+        if self.engine.dialect.name == "sqlite":
+            if url.database in (None, "", ":memory:"):
+                # A new connection to `sqlite://` is a new, empty database: everyone shares one.
+                engine_kwargs: dict[str, Any] = {"poolclass": sa.pool.StaticPool}
+            else:
+                # One event loop thread uses them; the pool hands each to one user at a time.
+                engine_kwargs = {"poolclass": sa.pool.QueuePool, "pool_size": SQLITE_POOL_SIZE}
+                connections = SQLITE_POOL_SIZE
+            engine_kwargs["connect_args"] = {"check_same_thread": False}
+            self._replace_engine(url, engine_kwargs)
+        elif self.engine.dialect.name == "postgresql":
+            engine_kwargs = create_engine_kwargs(url)  # Rasa's: POSTGRESQL_SCHEMA and its pool settings
+            engine_kwargs["pool_size"] = int(os.environ.get(POSTGRESQL_POOL_SIZE) or pool_size)
+            engine_kwargs["max_overflow"] = int(os.environ.get(POSTGRESQL_MAX_OVERFLOW) or max_overflow)
+            connections = engine_kwargs["pool_size"] + engine_kwargs["max_overflow"]
+            self._replace_engine(url, {**engine_kwargs, "pool_pre_ping": True})
         if offload is None:
             offload = self.engine.dialect.name != "sqlite"
-        self._executor = ThreadPoolExecutor(int(pool_size), "tracker-store") if _truthy(offload) else None
-        if self.engine.dialect.name == "sqlite":
-            url = self.engine.url
-            self.engine.dispose()
-            # One event loop thread uses them; the pool hands each to one user at a time.
-            self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=4,
-                                           connect_args={"check_same_thread": False})
-            self.sessionmaker.configure(bind=self.engine)
-        elif self.engine.dialect.name == "postgresql":
-            url = self.engine.url
-            self.engine.dispose()
-            # pre_ping: a replica outlives PostgreSQL restarts and idle-connection reapers.
-            self.engine = sa.create_engine(url, pool_size=int(pool_size), max_overflow=0, pool_pre_ping=True)
-            self.sessionmaker.configure(bind=self.engine)
+        self._executor = ThreadPoolExecutor(connections, "tracker-store") if _truthy(offload) else None
         self._table = self.SQLEvent.__table__
+
+    def _replace_engine(self, url: sa.engine.URL, engine_kwargs: dict[str, Any]) -> None:
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, **engine_kwargs)
+        self.sessionmaker.configure(bind=self.engine)
+        with self.session_scope():
+            pass  # Rasa's check: stops with its message if POSTGRESQL_SCHEMA names no schema
+        try:
+            self.Base.metadata.create_all(self.engine)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+            # Replicas starting together may race to create it, as Rasa's own store notes.
+            logger.error("Could not create tables: %s", exc)
 
     def _session_events(self, sender_id: Text) -> sa.sql.Select:
         t = self._table

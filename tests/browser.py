@@ -10,6 +10,8 @@ import shutil
 
 import pytest
 
+from tests import clock
+
 playwright_api = pytest.importorskip("playwright.sync_api", reason="install the test extras: make test")
 expect = playwright_api.expect
 
@@ -28,7 +30,10 @@ def launch_browser():
     @contextlib.contextmanager
     def running():
         with playwright_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            # Chromium keeps the real clock (tests/clock.py): nothing it shows depends on it
+            # (cookies carry Max-Age, times come from the servers).
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                        env=clock.real_env())
             try:
                 yield browser
             finally:

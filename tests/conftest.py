@@ -4,10 +4,16 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from datetime import date, datetime, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from tests import clock
+
+# Before anything reads the time: this process and every server the tests start
+# run on the session's clock (tests/clock.py), never the wall clock.
+clock.start()
 
 # Set before any project module reads its settings.
 os.environ.setdefault("PREPAGO_JWT_SECRET", secrets.token_urlsafe(48))
@@ -17,14 +23,22 @@ os.environ.setdefault("PREPAGO_ACTION_TOKEN", secrets.token_urlsafe(32))
 os.environ.setdefault("PREPAGO_PORTAL_URL", "https://portal.example.mx")
 
 from bot.db import engine_for  # noqa: E402
-from bot.periods import today_in  # noqa: E402
+from bot.periods import MONTHS, today_in  # noqa: E402
 from tools.seed import seed_demo  # noqa: E402
-from tools.serve import Ports, local_endpoints, running_stack  # noqa: E402
+from tools.serve import Ports, local_endpoints, running_stack, supervised  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODEL = PROJECT_ROOT / "models" / "prepago.tar.gz"
-ANCHOR = date(2026, 11, 25)  # the demo history ends on 24 November
-NOW = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)  # noon in Mexico City
+NOW = clock.NOW
+ANCHOR = today_in("America/Mexico_City", NOW)  # the demo history ends the day before
+
+
+def month_in_history(back: int = 1) -> str:
+    """The name of a whole month of the demo history: 1 the last one before ANCHOR's, 2 the one before it."""
+    day = ANCHOR.replace(day=1)
+    for _ in range(back):
+        day = (day - timedelta(days=1)).replace(day=1)
+    return MONTHS[day.month - 1]
 
 
 @pytest.fixture
@@ -96,6 +110,11 @@ ALERT_SETTINGS = {"PREPAGO_ALERT_QUIET_HOURS": "00:00-00:00", "PREPAGO_ALERTS_ID
                   "PREPAGO_WA_TEMPLATE_CARD_EXPIRING": "HX" + "3" * 32}
 
 
+# Payments against the Stripe stand-in in tests/fake_providers.py: a short timeout, so a
+# provider that never answers is given up on quickly; the daily limit is tested in tests/test_payments.py.
+PAYMENT_SETTINGS = {"PREPAGO_STRIPE_TIMEOUT": "1", "PREPAGO_ADD_FUNDS_DAILY_LIMIT": "1000000"}
+
+
 # The console's test agent (tests/test_console.py, tests/test_handoff_browser.py).
 AGENT = ("ana", "Ana López", "contraseña-de-prueba-123")
 
@@ -108,16 +127,18 @@ def stack(trained_model, tmp_path_factory, providers):
 
     work = tmp_path_factory.mktemp("stack")
     db_url = f"sqlite:///{work / 'prepago.db'}"
-    seed_demo(engine_for(db_url), today_in("America/Mexico_City"))
+    seed_demo(engine_for(db_url), ANCHOR)
     create_user(*AGENT, engine=engine_for(db_url))
     ports = Ports(_free_port(), _free_port(), _free_port(), _free_port())
     endpoints = local_endpoints(work / "endpoints.yml", ports.actions, work / "trackers.db")
-    hours = support_hours_around(datetime.now(ZoneInfo("America/Mexico_City")))
+    hours = support_hours_around(NOW.astimezone(ZoneInfo("America/Mexico_City")))
     env = {"PREPAGO_DATABASE_URL": db_url, **CHANNEL_SECRETS, "PREPAGO_TWILIO_API_BASE": providers.base,
            "PREPAGO_TELEGRAM_API_BASE": providers.base, "PREPAGO_GRAPH_API_BASE": providers.base,
            "PREPAGO_SUPPORT_HOURS": hours, "PREPAGO_TRACKER_DB_URL": f"sqlite:///{work / 'trackers.db'}",
-           **ALERT_SETTINGS}
-    with running_stack(trained_model, ports, work / "logs", env, endpoints) as s:
+           # The tests stand in for the proxy: each conversation of tests/test_server.py's `say` has its own address.
+           "PREPAGO_TRUSTED_PROXIES": "127.0.0.1", **ALERT_SETTINGS, **PAYMENT_SETTINGS,
+           "PREPAGO_STRIPE_API_BASE": providers.base}
+    with running_stack(trained_model, ports, work / "logs", env, endpoints) as s, supervised(s):
         s.work, s.store, s.support_hours = work, engine_for(db_url), hours
         yield s
 
@@ -161,6 +182,27 @@ def cluster(trained_model, tmp_path_factory, providers):
     env = {**CHANNEL_SECRETS, "PREPAGO_TWILIO_API_BASE": providers.base,
            "PREPAGO_TELEGRAM_API_BASE": providers.base, "PREPAGO_GRAPH_API_BASE": providers.base}
     with running_cluster(trained_model, ports, work, database_url, redis_url=REDIS_URL,
-                         key_prefix=f"test{os.getpid()}", env=env) as running:
+                         key_prefix=f"test{os.getpid()}", env=env) as running, supervised(running):
         running.database_url = database_url
         yield running
+
+
+@pytest.fixture
+def postgres_schema():
+    """A PostgreSQL schema of this test's own in PREPAGO_TEST_POSTGRES_URL's database, dropped after."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    if not POSTGRES_URL:
+        pytest.skip("set PREPAGO_TEST_POSTGRES_URL (as .ci/run does) to test on PostgreSQL")
+    schema = f"t{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -1,9 +1,11 @@
-"""A local stand-in for the Twilio, Telegram, Meta Graph and Chatwoot APIs.
+"""A local stand-in for the Twilio, Telegram, Meta Graph, Chatwoot and Stripe APIs.
 
 The channels' real SDKs send their real HTTP requests here (the API base URL
 is the only thing the tests change); this server records each request and
 answers the way the provider documents, so the tests can assert exactly what
-a customer would receive.
+a customer would receive. Stripe's PaymentIntents and setup sessions are
+answered by tools/stripe_standin.py (`recorded.stripe`), the same stand-in
+`make run` starts on its own.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from tools.stripe_standin import StripeStandIn, read_request, serve_answer
+
 
 # Twilio refuses free-form messages to this number, as it does outside WhatsApp's 24-hour window.
 REFUSED_WHATSAPP = "whatsapp:+5215599990000"
@@ -23,6 +27,7 @@ class Recorded:
     def __init__(self):
         self.requests: list[dict] = []
         self.lock = threading.Lock()
+        self.stripe = StripeStandIn(hang_seconds=2.5)
 
     def add(self, item: dict) -> None:
         with self.lock:
@@ -42,7 +47,20 @@ def _handler(recorded: Recorded):
         def log_message(self, *args):  # keep test output quiet
             pass
 
+        def _stripe(self) -> bool:
+            if not self.path.startswith(("/v1/", "/pay/")):
+                return False
+            raw = read_request(self) if self.command == "POST" else ""
+            serve_answer(self, recorded.stripe.handle(self.command, self.path, dict(self.headers), raw))
+            return True
+
+        def do_GET(self):
+            if not self._stripe():
+                self._reply(404, {"error": "unknown endpoint"})
+
         def do_POST(self):
+            if self._stripe():
+                return
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode()
             url = urlsplit(self.path)
@@ -107,5 +125,6 @@ def _handler(recorded: Recorded):
 def start() -> tuple[ThreadingHTTPServer, Recorded]:
     recorded = Recorded()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(recorded))
+    recorded.stripe.base = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, recorded

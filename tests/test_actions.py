@@ -14,7 +14,9 @@ from bot import formatting as fmt
 from bot.config import settings
 from bot.db import session_scope
 from bot.identity import EXPIRED, Identity, identity_metadata
+from bot.periods import resolve_period
 from bot.store import get_account
+from tests.conftest import ANCHOR, month_in_history
 
 SENDER = "conversation-under-test"
 
@@ -103,10 +105,12 @@ def test_periods_and_numbers_that_cannot_be_honoured_are_said_so(db_url, text, e
 
 
 def test_spending_in_a_period_leads_with_the_total(db_url):
-    messages, _ = run(ActionShowSpending(), tracker("¿cuánto gasté en octubre?", "show_spending"))
+    month = month_in_history()
+    messages, _ = run(ActionShowSpending(), tracker(f"¿cuánto gasté en {month}?", "show_spending"))
     lines = messages[0]["text"].splitlines()
-    assert lines[0].startswith("En llamadas se gastaron **$") and "en octubre" in lines[0]
-    assert lines[1] == "Gasto en llamadas por extensión, en octubre:"
+    label = resolve_period(month, ANCHOR).label  # «en octubre», or «en diciembre de 2026» in January
+    assert lines[0].startswith("En llamadas se gastaron **$") and label in lines[0]
+    assert lines[1] == f"Gasto en llamadas por extensión, {label}:"
     assert lines[-1].startswith("Total: $")
     assert lines[-1].removeprefix("Total: ") in lines[0]
 
@@ -130,14 +134,16 @@ def test_last_deposit_is_answered_directly_and_lists_only_funding(db_url):
 
 
 def test_follow_up_keeps_the_rest_of_the_filter(db_url):
-    _, events = run(ActionShowSpending(), tracker("cuánto gastó la 102 en octubre", "show_spending"))
+    last, before = month_in_history(1), month_in_history(2)
+    _, events = run(ActionShowSpending(), tracker(f"cuánto gastó la 102 en {last}", "show_spending"))
     previous = events[0]["value"]
-    messages, events = run(ActionRefineQuery(), tracker("¿y en septiembre?", "refine_query",
+    messages, events = run(ActionRefineQuery(), tracker(f"¿y en {before}?", "refine_query",
                                                          slots={"last_query": previous}))
-    assert messages[0]["text"].startswith("La ext. 102 (Ventas)") and "en septiembre" in messages[0]["text"]
+    label = resolve_period(before, ANCHOR).label
+    assert messages[0]["text"].startswith("La ext. 102 (Ventas)") and label in messages[0]["text"]
     messages, events = run(ActionRefineQuery(), tracker("¿y nomás la 103?", "refine_query",
                                                          slots={"last_query": events[0]["value"]}))
-    assert messages[0]["text"].startswith("La ext. 103") and "en septiembre" in messages[0]["text"]
+    assert messages[0]["text"].startswith("La ext. 103") and label in messages[0]["text"]
     assert events[0]["value"]["kind"] == "spending"
 
 
@@ -150,13 +156,83 @@ def test_faq_answer_uses_the_portal_url_and_adds_own_card(db_url):
     messages, _ = run(ActionAnswerFaq(), tracker("cómo cambio mi tarjeta", "faq_change_card"))
     assert messages[0]["response"] == "utter_faq_change_card"
     assert messages[0]["portal_url"] == "https://portal.example.mx"
-    assert messages[1]["text"] == "Hoy tu tarjeta registrada es Visa terminada en 4242 (vence 08/2028)."
+    assert messages[1]["text"] == (f"Hoy tu tarjeta registrada es Visa terminada en 4242 (vence 08/{ANCHOR.year + 2}). "
+                                   "Con ella se pagan tus depósitos y tu recarga automática.")
 
 
 def test_faq_for_anonymous_has_no_personal_data_but_says_how_to_get_it(db_url):
     messages, _ = run(ActionAnswerFaq(), tracker("cómo cambio mi tarjeta", "faq_change_card", account=None))
     assert messages[0]["response"] == "utter_faq_change_card"
     assert len(messages) == 2 and "inicias sesión" in messages[1]["text"] and "4242" not in messages[1]["text"]
+
+
+@pytest.mark.parametrize("account, expected, card", [
+    ("100100", "La recarga automática está activada: cuando tu saldo baja de $200.00 MXN se cargan $500.00 MXN",
+     "Visa terminada en 4242"),
+    ("200200", "La recarga automática está desactivada, así que tu cuenta no se recarga sola", "Mastercard terminada en 5454"),
+])
+def test_the_add_funds_answer_never_contradicts_the_accounts_auto_recharge(db_url, account, expected, card):
+    messages, _ = run(ActionAnswerFaq(), tracker("cómo le meto lana al prepago", "faq_add_funds", account=account))
+    assert messages[0]["response"] == "utter_faq_add_funds"
+    assert expected in messages[1]["text"] and card in messages[1]["text"]
+    # The article's «si tienes activada la recarga automática…» is for customers without a session only.
+    assert all(m.get("response") != "utter_faq_add_funds_refill" for m in messages)
+    anonymous, _ = run(ActionAnswerFaq(), tracker("cómo le meto lana al prepago", "faq_add_funds", account=None))
+    assert [m.get("response") for m in anonymous[:2]] == ["utter_faq_add_funds", "utter_faq_add_funds_refill"]
+
+
+def test_a_close_runner_up_that_customers_blur_is_offered_beside_the_answer(db_url):
+    close = [{"name": "faq_add_funds", "confidence": 0.55}, {"name": "faq_prepaid_coverage", "confidence": 0.4}]
+    messages, _ = run(ActionAnswerFaq(), tracker("fondos para llamadas afuera", "faq_add_funds", ranking=close))
+    assert messages[0]["response"] == "utter_faq_add_funds"
+    assert messages[-1]["buttons"] == [{"title": "Qué cubre la Cuenta de Prepago", "payload": "/faq_prepaid_coverage"}]
+    clear = [{"name": "faq_add_funds", "confidence": 0.95}, {"name": "faq_prepaid_coverage", "confidence": 0.03}]
+    messages, _ = run(ActionAnswerFaq(), tracker("cómo agrego fondos", "faq_add_funds", ranking=clear))
+    assert not any(m.get("buttons") for m in messages)
+    unrelated = [{"name": "faq_add_funds", "confidence": 0.5}, {"name": "faq_change_card", "confidence": 0.45}]
+    messages, _ = run(ActionAnswerFaq(), tracker("la tarjeta y los fondos", "faq_add_funds", ranking=unrelated))
+    assert not any(m.get("buttons") for m in messages)  # not a pair customers blur: the fallback's job, not this one
+
+
+def test_a_complaint_close_to_a_lookup_is_explained_first_and_the_lookup_offered(db_url):
+    from rasa_sdk.events import FollowupAction
+
+    from actions.charges import ActionExplainCharge
+
+    ranking = [{"name": "show_deposits", "confidence": 0.43}, {"name": "faq_auto_recharge", "confidence": 0.28},
+               {"name": "report_charge_problem", "confidence": 0.25}]
+    t = tracker("la recarga fue por otro monto", "show_deposits", ranking=ranking)
+    messages, events = run(ActionShowDeposits(), t)
+    assert messages == [] and events == [FollowupAction("action_explain_charge")]
+    messages, _ = run(ActionExplainCharge(), t)
+    assert messages[0]["text"].startswith("Revisé tu cuenta.") and "Tu última recarga automática fue el" in messages[0]["text"]
+    assert messages[-1]["buttons"] == [{"title": "Mis depósitos y recargas", "payload": "/show_deposits"}]
+
+
+@pytest.mark.parametrize("account, expected, absent", [
+    ("100100", ["recarga automática está **activada**", "$200.00 MXN", "$500.00 MXN", "Tu última recarga automática fue el"],
+     "desactivada"),
+    ("200200", ["recarga automática está **desactivada**", "Tu último depósito fue el", "Mastercard terminada en 5454"],
+     "Tu última recarga automática"),
+])
+def test_a_charge_complaint_is_explained_from_the_account_then_a_person_offered(db_url, account, expected, absent):
+    from actions.charges import ActionExplainCharge
+
+    messages, events = run(ActionExplainCharge(), tracker("me cobraron otra vez sin recargar", "report_charge_problem",
+                                                          account=account))
+    text = messages[0]["text"]
+    assert all(e in text for e in expected) and absent not in text and "llamadas usaron" in text
+    assert messages[0]["buttons"][0] == {"title": "Que lo revise una persona", "payload": "/report_charge_problem"}
+    assert events == []  # no case, no pause: a person only if the customer wants one
+
+
+def test_a_charge_complaint_without_a_session_gets_the_general_explanation(db_url):
+    from actions.charges import ActionExplainCharge
+
+    messages, _ = run(ActionExplainCharge(), tracker("me falta dinero", "report_charge_problem", account=None))
+    assert messages[0]["response"] == "utter_charge_general"
+    assert "Inicia sesión" in messages[1]["text"] and "MXN" not in messages[1]["text"]
+    assert messages[2]["buttons"] == [{"title": "Que lo revise una persona", "payload": "/report_charge_problem"}]
 
 
 def test_restrict_extensions_is_honest_and_shows_who_spent(db_url):

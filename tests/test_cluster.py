@@ -18,6 +18,7 @@ import requests
 
 from bot.config import settings
 from bot.identity import issue_token
+from tests.test_server import address_of
 
 pytestmark = pytest.mark.cluster
 
@@ -39,8 +40,10 @@ def post(url: str, text: str, session: str, message_id: str | None = None, timeo
     if message_id:
         body["message_id"] = message_id
     # A new connection per request: HAProxy balances requests, not just connections.
+    # Its own address per conversation (HAProxy appends ours, which the replicas trust): no shared budget.
     return requests.post(f"{url}/webhooks/prepago/webhook", json=body, timeout=timeout,
-                         headers={"Authorization": f"Bearer {TOKEN}", "Connection": "close"})
+                         headers={"Authorization": f"Bearer {TOKEN}", "Connection": "close",
+                                  "X-Forwarded-For": address_of(session)})
 
 
 def tracker(cluster, sender_id: str) -> list[dict]:
@@ -297,14 +300,46 @@ def test_cluster_command_explains_missing_services_in_spanish():
     assert "Traceback" not in result.stderr + result.stdout
 
 
+def burst(urls: list[str], text: str, session: str, n: int) -> list[requests.Response]:
+    """n messages of one conversation sent at the same time, in turn to each of `urls`.
+
+    The rate limit counts arrivals: sent together, they arrive within the same second
+    however long the turns take on a busy machine.
+    """
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(lambda i: post(urls[i % len(urls)], text, session), range(n)))
+
+
 def test_a_flood_gets_one_budget_across_replicas(cluster):
     """30 messages a minute per conversation, whichever replica each one reaches."""
     replicas = [cluster.replica_url(name) for name in cluster.replica_names()]
-    session = new_session()
-    statuses = [post(replicas[i % 2], "hola", session).status_code for i in range(36)]
+    statuses = [r.status_code for r in burst(replicas, "hola", new_session(), 36)]
     answered = statuses.count(200)
     assert set(statuses) == {200, 429}
     assert 30 <= answered <= 32, answered  # per replica, all 36 would pass (18 each)
+
+
+def test_a_forwarded_for_written_by_the_client_buys_no_budget_through_haproxy(cluster):
+    """A script behind HAProxy that writes a new X-Forwarded-For on every message still spends one budget.
+
+    The script connects from 127.0.0.2, which is not our proxy; HAProxy adds that address as its own
+    X-Forwarded-For line after the one the script wrote.
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
+    lb = urlsplit(cluster.rasa_url)
+    statuses = []
+    for n in range(125):
+        connection = http.client.HTTPConnection(lb.hostname, lb.port, timeout=60, source_address=("127.0.0.2", 0))
+        connection.request("POST", "/webhooks/prepago/webhook",
+                           body=json.dumps({"session": f"minted-{uuid.uuid4().hex}", "message": ""}),
+                           headers={"Content-Type": "application/json",
+                                    "X-Forwarded-For": f"203.0.113.{n % 250 + 1}"})
+        statuses.append(connection.getresponse().status)
+        connection.close()
+    assert set(statuses) == {200, 429}
+    assert statuses.count(200) <= 122  # one client budget (120 a minute), whichever replica answered
 
 
 def test_an_agents_reply_reaches_a_widget_on_the_other_replica(cluster):

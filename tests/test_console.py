@@ -107,19 +107,22 @@ def test_every_way_of_asking_for_a_person_reaches_a_person(stack, text):
 
 def test_two_misunderstandings_in_a_row_hand_over_with_what_was_not_understood(stack):
     session = f"fallback-{uuid.uuid4().hex[:12]}"
-    first = texts(say(stack, "oye y lo de la cuenta?", session=session))
+    first = texts(say(stack, "oye y lo de la cosa esa?", session=session))
     assert "No estoy seguro" in first
     second = texts(say(stack, "mmm pues eso que te dije", session=session))
     assert "no logré entenderte" in second and "caso #" in second
     case = case_with(sign_in(stack), stack, "pues eso que te dije")
     assert case["reason"] == "El asistente no le entendió dos veces seguidas"
-    assert case["description"] == "oye y lo de la cuenta? / mmm pues eso que te dije"
+    assert case["description"] == "oye y lo de la cosa esa? / mmm pues eso que te dije"
     assert case["account"] == "sin sesión" and case["context"] is None
 
 
 def test_an_upset_customer_about_a_charge_reaches_a_person_with_their_words(stack):
     text = "me cobraron 300 pesos de una llamada que nadie hizo, esto es un robo"
-    reply = texts(say(stack, text, token=token("200200"), session=f"money-{uuid.uuid4().hex[:12]}"))
+    session = f"money-{uuid.uuid4().hex[:12]}"
+    explained = texts(say(stack, text, token=token("200200"), session=session))
+    assert explained.startswith("Revisé tu cuenta.") and "caso #" not in explained  # explained first, from the account
+    reply = texts(say(stack, "/report_charge_problem", token=token("200200"), session=session))  # «Que lo revise una persona»
     assert "que lo revise una persona de Soporte" in reply and "¿me cuentas" not in reply
     case = case_with(sign_in(stack), stack, "nadie hizo")
     assert case["reason"] == "Molesto por un cobro o un depósito" and case["description"] == text
@@ -293,3 +296,88 @@ def test_replies_reach_telegram_and_messenger_through_their_senders(stack, provi
             # A person's reply may come after Messenger's 24-hour window: Meta's HUMAN_AGENT tag.
             assert (sent[-1]["messaging_type"], sent[-1]["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
         act(agent, stack, case["id"], "close")
+
+
+# --- bad input, forged requests, foreign hosts ---------------------------------------------
+
+SPANISH = ("inválid", "no existe", "caracteres", "Fechas", "Elige", "Falta", "expiró", "rango")
+
+
+def refused_politely(reply, statuses=range(400, 500)):
+    assert reply.status_code in statuses, (reply.status_code, reply.text[:300])
+    assert "Traceback" not in reply.text and "Internal Server Error" not in reply.text
+    assert any(word in reply.text for word in SPANISH), reply.text[:300]
+    assert reply.headers.get("Content-Security-Policy") and reply.headers.get("X-Frame-Options") == "DENY"
+
+
+def test_bad_input_to_the_console_gets_a_spanish_4xx_never_a_500(stack):
+    agent = sign_in(stack)
+    base = console_url(stack)
+    text = f"quiero hablar con una persona sobre un cobro raro {uuid.uuid4().hex[:6]} por favor"
+    say(stack, text, session=f"odd-{uuid.uuid4().hex[:10]}")
+    case = case_with(agent, stack, text[-25:])
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    latin1 = "csrf=x&username=jos\xe9&password=contrase\xf1a".encode("latin-1")  # not UTF-8
+    refused_politely(requests.post(f"{base}/login", data=latin1, headers=form, allow_redirects=False, timeout=10))
+    refused_politely(agent.post(f"{base}/logout", data=latin1, headers=form, allow_redirects=False, timeout=10))
+    refused_politely(agent.get(f"{base}/api/cases/9223372036854775808", timeout=10))
+    refused_politely(agent.post(f"{base}/api/cases/9223372036854775808/take", json={}, timeout=10))
+    json_body = {"Content-Type": "application/json"}
+    for body in (b'{"text": "x", "label": []}', b"{}", b'{"text": "\\ud800", "label": "faq_add_funds"}',
+                 b'{"text": "hola", "label": {"a": 1}}'):
+        refused_politely(agent.post(f"{base}/api/insights/labels", data=body, headers=json_body, timeout=10))
+    refused_politely(agent.post(f"{base}/api/cases/{case['id']}/reply", data=b'{"text": "hola \\udc00"}',
+                                headers=json_body, timeout=10))
+    for query in ("until=0001-01-05", "until=2026-13-01"):
+        refused_politely(agent.get(f"{base}/api/insights?{query}", timeout=10))
+    assert agent.get(f"{base}/api/cases/{case['id']}", timeout=10).json()["status"] == "waiting"  # nothing changed
+    act(agent, stack, case["id"], "close")
+
+
+def test_a_cross_site_logout_signs_nobody_out(stack):
+    agent = sign_in(stack)
+    base = console_url(stack)
+    forged = agent.post(f"{base}/logout", data={"csrf": "x" * 43}, headers={"Origin": "https://evil.example"},
+                        allow_redirects=False, timeout=10)
+    assert forged.status_code == 403 and "prepago_staff" not in forged.headers.get("Set-Cookie", "")
+    assert agent.get(f"{base}/api/cases", timeout=10).status_code == 200  # still signed in
+    csrf = agent.headers["X-CSRF-Token"]
+    real = agent.post(f"{base}/logout", data={"csrf": csrf}, allow_redirects=False, timeout=10)
+    assert real.status_code == 303 and agent.get(f"{base}/api/cases", timeout=10).status_code == 401
+
+
+def test_the_console_answers_only_its_own_host_names(stack):
+    """DNS rebinding: a page on evil.example that resolves to the console must not sign in (and lock accounts)."""
+    port = stack.ports.console
+    rebound = requests.Session()
+    page = rebound.get(f"{console_url(stack)}/login", headers={"Host": f"evil.example:{port}"}, timeout=10)
+    assert page.status_code == 421 and "Host" in page.text and page.headers.get("Content-Security-Policy")
+    csrf = login_form(rebound, stack)
+    login = rebound.post(f"{console_url(stack)}/login", allow_redirects=False, timeout=30,
+                         headers={"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"},
+                         data={"csrf": csrf, "username": AGENT[0], "password": AGENT[2]})
+    assert login.status_code == 421 and "prepago_staff" not in rebound.cookies
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+        assert requests.get(f"{console_url(stack)}/login", headers={"Host": host}, timeout=10).status_code == 200
+
+
+def test_only_the_agent_holding_a_case_replies_or_closes_it_and_restart_keeps_it_with_them(stack):
+    username = f"caro{uuid.uuid4().hex[:6]}"
+    create_user(username, "Carolina Ruiz", "contraseña-de-carolina", engine=stack.store)
+    ana, carolina = sign_in(stack), sign_in(stack, username, "contraseña-de-carolina")
+    session = f"held-{uuid.uuid4().hex[:10]}"
+    words = f"quiero hablar con una persona, no me llegó la recarga {uuid.uuid4().hex[:6]}"
+    say(stack, words, token=token("100100"), session=session)
+    case = case_with(ana, stack, words[-20:])
+    assert act(ana, stack, case["id"], "take").status_code == 200
+    for action, body in (("reply", {"text": "Yo lo veo"}), ("close", {})):
+        refused = act(carolina, stack, case["id"], action, **body)
+        assert refused.status_code == 409 and "Ana López ya atiende este caso" in refused.json()["error"]
+    shown = ana.get(f"{console_url(stack)}/api/cases/{case['id']}", timeout=10).json()
+    assert shown["status"] == "with_agent" and "Yo lo veo" not in json.dumps(shown, ensure_ascii=False)
+    # The customer's /restart does not wake the assistant: the case stays with Ana, and they are told why.
+    restarted = texts(say(stack, "/restart", token=token("100100"), session=session))
+    assert f"Tu caso #{case['id']} sigue con una persona de Soporte" in restarted
+    assert say(stack, "¿cuánto saldo tengo?", token=token("100100"), session=session) == []  # for Ana, not the bot
+    assert act(ana, stack, case["id"], "reply", text="Ya revisé tu recarga.").status_code == 200
+    assert act(ana, stack, case["id"], "close").json()["status"] == "closed"

@@ -90,10 +90,16 @@ def test_a_customer_and_an_agent_talk_live_then_the_assistant_is_back(pages, sta
 
 
 def test_the_insights_page_draws_its_charts_and_lists_what_was_not_understood(browser, stack):
+    import random
+    import uuid
+
+    from tests.test_insights import nonsense, tracker, write_misses
     from tests.test_server import say
 
+    rng = random.Random(uuid.uuid4().int)
     say(stack, "¿cómo agrego fondos?", session="insights-browser-01")
-    say(stack, "oye y lo de la cuenta?", session="insights-browser-01")  # at least one miss to list
+    # More groups than a page holds; the newest, the one labelled below, leads the list.
+    write_misses(tracker(stack), [nonsense(rng) for _ in range(21)] + ["oye y lo de la cosa esa?"])
     agent = new_page(browser, f"http://localhost:{stack.ports.console}/login")
     try:
         agent.get_by_label("Usuario").fill(AGENT[0])
@@ -106,7 +112,19 @@ def test_the_insights_page_draws_its_charts_and_lists_what_was_not_understood(br
         agent.wait_for_function("() => window.Chart && Object.keys(window.Chart.instances).length === 4")
         for canvas in ("chart-volume", "chart-rates", "chart-channels", "chart-intents"):
             assert agent.evaluate(f"() => window.Chart.getChart('{canvas}').data.datasets[0].data.length") > 0
-        row = agent.locator("#missed tbody tr").filter(has_text="oye y lo de la cuenta?").first
+        # A page of groups; «Ver más», from the keyboard, brings the next and moves the focus to it.
+        rows = agent.locator("#missed tbody tr")
+        expect(rows).to_have_count(20)
+        expect(agent.locator("#missed-count")).to_contain_text("Mostrando 20 de")
+        more = agent.get_by_role("button", name="Ver más")
+        more.focus()
+        agent.keyboard.press("Enter")
+        expect(rows.nth(20)).to_be_visible()
+        assert rows.count() > 20
+        assert agent.evaluate("() => document.activeElement.closest('tr') === "
+                              "document.querySelectorAll('#missed tbody tr')[20]")
+        expect(agent.locator("#missed-count")).to_contain_text(f"Mostrando {min(rows.count(), 40)} de")
+        row = agent.locator("#missed tbody tr").filter(has_text="oye y lo de la cosa esa?").first
         expect(row).to_be_visible()
         row.get_by_role("button", name="Ver").click()
         expect(agent.locator("#conversation-lines")).to_contain_text("No estoy seguro")

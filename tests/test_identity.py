@@ -116,3 +116,66 @@ def test_a_forged_token_never_lands_in_an_anonymous_conversation():
     anonymous = conversation_id(cfg, Identity(None, MISSING), "shared-session-01")
     forged = conversation_id(cfg, Identity(None, INVALID), "shared-session-01")
     assert anonymous != forged and anonymous.startswith("anon-") and forged.startswith("anon-")
+
+
+def test_an_open_socket_shows_nothing_of_the_account_once_its_token_expired(monkeypatch):
+    """`session_request` on a socket whose token expired: no account, history or alerts, just `session_expired`."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from sanic.compat import Header
+
+    from bot import identity
+    from channels.secure_socketio import SecureSocketIOInput
+
+    async def no_turns(_message):
+        raise AssertionError("no turn runs on an expired token")
+
+    channel = SecureSocketIOInput()
+    channel.blueprint(no_turns)
+    sio, sessions, emitted = channel.sio, {}, []
+
+    async def save_session(sid, data):
+        sessions[sid] = data
+
+    async def get_session(sid):
+        return sessions[sid]
+
+    async def emit(event, data=None, room=None, **_):
+        emitted.append((event, data))
+
+    async def history(*_):
+        return [{"from": "bot", "text": "Tu saldo es de $1,234.50 MXN"}]
+
+    async def alerts(_account):
+        return ["Tu saldo bajó a $90.00 MXN"]
+
+    monkeypatch.setattr(sio, "save_session", save_session)
+    monkeypatch.setattr(sio, "get_session", get_session)
+    monkeypatch.setattr(sio, "emit", emit)
+    monkeypatch.setattr(sio, "enter_room", lambda *_: None)
+    monkeypatch.setattr(channel, "_history", history)
+    monkeypatch.setattr(SecureSocketIOInput, "_alerts_for", staticmethod(alerts))
+    handlers = sio.handlers["/"]
+    request = SimpleNamespace(ip="127.0.0.1", headers=Header())  # what engineio hands over: Sanic's request
+    token = issue_token(settings(), "100100", ttl=timedelta(seconds=60))
+    opened = identity._now()
+    monkeypatch.setattr(identity, "_now", lambda: opened)
+
+    async def visit(at: int) -> list:
+        monkeypatch.setattr(identity, "_now", lambda: at)
+        emitted.clear()
+        await handlers["session_request"]("sid-1")
+        return list(emitted)
+
+    async def scenario():
+        assert await handlers["connect"]("sid-1", {"sanic.request": request}, {"token": token, "session": "socket-session-02"})
+        fresh, late = await visit(opened + 30), await visit(opened + 61)
+        emitted.clear()
+        await handlers["user_uttered"]("sid-1", {"message": "¿cuánto saldo tengo?", "id": "message-0001"})
+        return fresh, late, list(emitted)
+
+    fresh, late, after = asyncio.run(scenario())
+    assert fresh[0][0] == "session_confirm" and fresh[0][1]["signed_in"] and len(fresh) == 2  # the alert too
+    assert late == [("session_expired", {"id": None})]
+    assert after == [("session_expired", {"id": "message-0001"})]

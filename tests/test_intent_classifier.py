@@ -14,7 +14,8 @@ def _views(texts):
     # exercises the same vectorizers and weights.
     from bot.language import concepts, fold
 
-    return [{"words": fold(t), "chars": fold(t), "lemmas": fold(t), "lemma_chars": fold(t), "concepts": concepts(t)}
+    return [{"words": fold(t), "chars": fold(t), "lemmas": fold(t), "lemma_chars": fold(t), "concepts": concepts(t),
+             "sentence": t}
             for t in texts]
 
 

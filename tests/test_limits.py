@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from channels.limits import RateLimit
+from channels.limits import RateLimit, client_address
 from tests.conftest import REDIS_URL
 
 
@@ -43,3 +43,14 @@ def test_without_redis_each_replica_still_counts(monkeypatch):
         return [await limit.allow("a") for _ in range(4)]
 
     assert asyncio.run(scenario()) == [True] * 3 + [False]
+
+
+def test_forwarded_for_is_believed_only_from_our_proxies(monkeypatch):
+    monkeypatch.delenv("PREPAGO_TRUSTED_PROXIES", raising=False)
+    assert client_address("198.51.100.7", "203.0.113.9") == "198.51.100.7"  # anyone can write the header
+    monkeypatch.setenv("PREPAGO_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")
+    assert client_address("10.1.2.3", "203.0.113.9") == "203.0.113.9"  # our proxy vouches for its peer
+    # What the client wrote before its own address is not believed; the hops our proxies added are skipped.
+    assert client_address("10.1.2.3", "1.2.3.4, 203.0.113.9, 10.9.9.9") == "203.0.113.9"
+    assert client_address("127.0.0.1", None) == "127.0.0.1"
+    assert client_address("10.1.2.3", "basura") == "10.1.2.3"

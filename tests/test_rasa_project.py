@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 from tools.nlu_eval import evaluate
 from tests.conftest import PROJECT_ROOT
@@ -15,18 +17,23 @@ from tests.conftest import PROJECT_ROOT
 RASA = str(Path(sys.executable).with_name("rasa"))
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
 
-# Floors just under the measured figures on the held-out set
-# (tests/data/nlu_heldout.yml, never trained on; benchmarks/RESULTS.md):
-# a change that costs understanding fails here.
-ACCURACY_FLOOR = 0.93
-MACRO_F1_FLOOR = 0.94
-OUT_OF_SCOPE_HANDLED_FLOOR = 0.90  # predicted out_of_scope, or sent to the fallback
-FALSE_FALLBACK_CEILING = 0.03  # in-scope messages sent to the fallback
+DEV_SET = PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml"
+TEST_SET = PROJECT_ROOT / "tests" / "data" / "nlu_test.yml"
+
+# Floors just under the measured figures (benchmarks/RESULTS.md): a change that costs
+# understanding fails here. The test set was written blind and is read only through these
+# aggregates: its failures never print its messages. The development set has guided choices.
+FLOORS = {
+    # Measured: test 0.929 / 0.933 / 0.887 / 0.012 (743 messages, with the blind lines of the three
+    # self-service intents); dev 0.957 / 0.959 / 0.962 / 0.005.
+    "test": {"accuracy": 0.92, "macro_f1": 0.92, "out_of_scope_handled": 0.87, "false_fallback": 0.03},
+    "dev": {"accuracy": 0.94, "macro_f1": 0.94, "out_of_scope_handled": 0.93, "false_fallback": 0.03},
+}
 
 # Rasa 3.6 cannot see that a custom action sends these responses (`action_answer_faq`,
-# the how-to for customers without a session, and `action_suggest_topics`'s default).
+# the how-tos for customers without a session, and `action_suggest_topics`'s default).
 KNOWN_UNUSED_RESPONSE = re.compile(
-    r"The utterance 'utter_(faq_\w+|howto_balance|default)' is not used in any story or rule\.")
+    r"The utterance 'utter_(faq_\w+|howto_balance|charge_general|default)' is not used in any story or rule\.")
 
 
 def test_rasa_data_validate_is_clean():
@@ -51,33 +58,42 @@ def test_conversation_stories_pass(trained_model, tmp_path):
     assert report["conversation_accuracy"]["accuracy"] == 1.0, failed
 
 
-def test_nlu_quality_gate_on_held_out_set(trained_model):
-    report = evaluate(trained_model, PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml")
-    print(f"held-out accuracy={report.accuracy:.3f} macro-F1={report.macro_f1:.3f} n={report.n}")
-    assert report.n >= 300
-    assert report.accuracy >= ACCURACY_FLOOR, report.errors
-    assert report.macro_f1 >= MACRO_F1_FLOOR, report.errors
-    assert report.out_of_scope_handled >= OUT_OF_SCOPE_HANDLED_FLOOR, report.errors
-    assert report.false_fallback_rate <= FALSE_FALLBACK_CEILING, report.errors
+@pytest.mark.parametrize("name, path, minimum", [("test", TEST_SET, 400), ("dev", DEV_SET, 300)])
+def test_nlu_quality_gate(trained_model, name, path, minimum):
+    report = evaluate(trained_model, path)
+    floor = FLOORS[name]
+    figures = {"accuracy": round(report.accuracy, 3), "macro_f1": round(report.macro_f1, 3),
+               "out_of_scope_handled": round(report.out_of_scope_handled, 3),
+               "false_fallback": round(report.false_fallback_rate, 3)}
+    print(f"{name}: {figures} n={report.n}")
+    shown = report.errors if name == "dev" else "(the test set's messages are not shown)"
+    assert report.n >= minimum
+    assert figures["accuracy"] >= floor["accuracy"], (figures, shown)
+    assert figures["macro_f1"] >= floor["macro_f1"], (figures, shown)
+    assert figures["out_of_scope_handled"] >= floor["out_of_scope_handled"], (figures, shown)
+    assert figures["false_fallback"] <= floor["false_fallback"], (figures, shown)
 
 
-def test_held_out_set_has_enough_of_every_label():
+@pytest.mark.parametrize("path, per_label", [(TEST_SET, 14), (DEV_SET, 12)])
+def test_evaluation_sets_have_enough_of_every_label(path, per_label):
     from collections import Counter
 
     from tools.nlu_eval import load_examples
 
-    held_out = Counter(label for _, label in load_examples(PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml"))
+    counts = Counter(label for _, label in load_examples(path))
     trained = {label for _, label in load_examples(PROJECT_ROOT / "data" / "nlu_es")}
-    assert set(held_out) == trained
-    assert min(held_out.values()) >= 12, held_out
+    assert set(counts) == trained
+    assert min(counts.values()) >= per_label, counts
 
 
-def test_held_out_set_is_not_in_the_training_data():
+@pytest.mark.parametrize("path", [TEST_SET, DEV_SET])
+def test_evaluation_sets_are_not_in_the_training_data(path):
     from tools.nlu_eval import load_examples
 
     from bot.language import fold
 
     # Folded: a copy that differs only in accents, case or punctuation counts as the same.
-    held_out = {fold(text) for text, _ in load_examples(PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml")}
+    held_out = {fold(text) for text, _ in load_examples(path)}
     trained = {fold(text) for text, _ in load_examples(PROJECT_ROOT / "data" / "nlu_es")}
-    assert not held_out & trained
+    overlap = len(held_out & trained)
+    assert overlap == 0, f"{overlap} lines of {path.name} are in the training data"  # which ones is not printed

@@ -4,8 +4,11 @@ The stack (conftest.py) is started once for the session and stopped at the end.
 """
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import os
+import uuid
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -18,13 +21,24 @@ from bot import formatting as fmt
 from bot.config import settings
 from bot.db import session_scope
 from bot.identity import issue_token
+from bot.periods import resolve_period
 from bot.store import get_account, ledger_total
+from tests.conftest import ANCHOR, month_in_history
 
 pytestmark = pytest.mark.server
 
 
-def say(stack, text, token=None, session="test-session-000001", raw=False):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+def address_of(session: str) -> str:
+    """A customer's own address per conversation (benchmark range 198.18.0.0/15): the test client is the
+    stack's trusted proxy (PREPAGO_TRUSTED_PROXIES), as HAProxy is in the cluster, so tests never share budgets."""
+    digest = hashlib.sha256(session.encode()).digest()
+    return f"198.{18 + digest[0] % 2}.{digest[1]}.{digest[2]}"
+
+
+def say(stack, text, token=None, session="test-session-000001", raw=False, address=None):
+    headers = {"X-Forwarded-For": address or address_of(session)}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     reply = requests.post(f"{stack.rasa_url}/webhooks/prepago/webhook",
                           json={"session": session, "message": text}, headers=headers, timeout=60)
     if raw:
@@ -104,7 +118,7 @@ def test_activity_filters_and_ver_mas(stack):
 
 def test_fallback_offers_topics_then_recovers(stack):
     t = token("100100")
-    offer = say(stack, "oye y lo de la cuenta?", token=t, session="fallback-0001")
+    offer = say(stack, "oye y lo de la cosa esa?", token=t, session="fallback-0001")
     buttons = [b for m in offer for b in m.get("buttons") or []]
     assert "No estoy seguro" in texts(offer) and len(buttons) == 3
     recovered = texts(say(stack, buttons[0]["payload"], token=t, session="fallback-0001"))
@@ -194,8 +208,9 @@ def test_servers_listen_on_loopback_only(stack):
 
 def test_spending_in_a_period_total_and_per_extension(stack):
     t = token("100100")
-    total = texts(say(stack, "¿cuánto gasté en octubre?", token=t, session="spend-period-01"))
-    assert total.startswith("En llamadas se gastaron **$") and "en octubre" in total
+    last = month_in_history()
+    total = texts(say(stack, f"¿cuánto gasté en {last}?", token=t, session="spend-period-01"))
+    assert total.startswith("En llamadas se gastaron **$") and resolve_period(last, ANCHOR).label in total
     assert "El saldo de tu Cuenta de Prepago" not in total  # not the balance
     month = texts(say(stack, "¿cuánto llevamos gastado este mes?", token=t, session="spend-period-01"))
     assert "este mes" in month and "$" in month
@@ -213,12 +228,13 @@ def test_deposits_and_recharges_only(stack, text):
 
 def test_follow_ups_keep_the_rest_of_the_filter(stack):
     t = token("100100")
-    first = texts(say(stack, "cuánto gastó la 102 en octubre", token=t, session="follow-up-0001"))
-    assert first.startswith("La ext. 102 (Ventas)") and "en octubre" in first
-    september = texts(say(stack, "¿y en septiembre?", token=t, session="follow-up-0001"))
-    assert september.startswith("La ext. 102 (Ventas)") and "en septiembre" in september
+    last, before = month_in_history(1), month_in_history(2)
+    first = texts(say(stack, f"cuánto gastó la 102 en {last}", token=t, session="follow-up-0001"))
+    assert first.startswith("La ext. 102 (Ventas)") and resolve_period(last, ANCHOR).label in first
+    earlier = texts(say(stack, f"¿y en {before}?", token=t, session="follow-up-0001"))
+    assert earlier.startswith("La ext. 102 (Ventas)") and resolve_period(before, ANCHOR).label in earlier
     other = texts(say(stack, "¿y nomás la 103?", token=t, session="follow-up-0001"))
-    assert other.startswith("La ext. 103") and "en septiembre" in other
+    assert other.startswith("La ext. 103") and resolve_period(before, ANCHOR).label in other
 
 
 def test_without_a_token_a_lookup_gets_the_articles_howto_and_the_sign_in_hint(stack):
@@ -324,3 +340,56 @@ def test_a_flood_from_one_conversation_is_slowed_down_politely(stack):
     assert refused and all(r.status_code in (200, 429) for r in replies)
     assert "Vas muy rápido" in texts(refused[0].json()["messages"])
     assert say(stack, "", session="calm-session-0001", raw=True).status_code == 200  # others are not affected
+
+
+def test_new_session_ids_buy_no_new_budget(stack):
+    """A script that invents a session per message still spends one budget: its address's."""
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    replies = [say(stack, "", session=f"minted-{uuid.uuid4().hex}", raw=True, address=address) for _ in range(125)]
+    refused = [r for r in replies if r.status_code == 429]
+    assert refused and all(r.status_code in (200, 429) for r in replies)
+    assert "Vas muy rápido" in texts(refused[0].json()["messages"])
+    assert say(stack, "", session=f"minted-{uuid.uuid4().hex}", raw=True).status_code == 200  # another address
+
+
+def test_new_sockets_buy_no_new_budget(stack):
+    """The same on socket.io: five sockets with five session keys, one client address, one budget."""
+    import socketio
+
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+
+    async def flood() -> list[str]:
+        seen: list[str] = []
+        sockets = []
+        for _ in range(5):
+            client = socketio.AsyncClient()
+            client.on("bot_uttered", lambda data: seen.append(data.get("text", "")))
+            await client.connect(stack.rasa_url, socketio_path="/socket.io", transports=["websocket"],
+                                 headers={"X-Forwarded-For": address}, auth={"session": uuid.uuid4().hex})
+            sockets.append(client)
+        for client in sockets:  # 26 each: every conversation stays within its own 30
+            for _ in range(26):
+                await client.emit("user_uttered", {"message": ""})
+        for _ in range(200):
+            if len(seen) >= 130:
+                break
+            await asyncio.sleep(0.05)
+        for client in sockets:
+            await client.disconnect()
+        return seen
+
+    seen = asyncio.run(flood())
+    assert len(seen) == 130
+    assert any("Vas muy rápido" in text for text in seen)
+
+
+def test_anonymous_cases_are_capped_per_address(stack):
+    """Each new session could open its own case; without an account, three an hour per address."""
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    answers = [texts(say(stack, "quiero hablar con una persona de soporte por favor", address=address,
+                         session=f"case-{uuid.uuid4().hex}")) for _ in range(4)]
+    assert all("Abrí tu caso #" in a or "fuera del horario" in a for a in answers[:3]), answers
+    assert "Desde tu conexión ya se abrieron varios casos sin sesión" in answers[3]
+    signed_in = texts(say(stack, "quiero hablar con una persona de soporte por favor", address=address,
+                          token=token("200200"), session=f"case-{uuid.uuid4().hex}"))
+    assert "caso #" in signed_in  # a verified account is not capped

@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError, NoResultFound, StatementError
 
-from bot.db import session_scope
+from bot.db import engine_for, session_scope
 from bot.models import Card, EntryKind, LedgerEntry
 from bot.store import UnknownAccount, get_account, ledger_total, movements, record_entry, spending_by_extension
+from tests.conftest import ANCHOR
+from tools.seed import seed_demo
 
 
 def test_balance_equals_the_ledger(engine):
@@ -19,10 +21,15 @@ def test_balance_equals_the_ledger(engine):
             assert isinstance(account.balance, Decimal)
 
 
-def test_demo_seed_is_deterministic(engine):
-    with session_scope(engine) as session:
-        assert str(get_account(session, "100100").balance) == "598.72"
-        assert str(get_account(session, "200200").balance) == "300.88"
+def test_demo_seed_is_deterministic(engine, tmp_path):
+    """The same anchor gives the same history on every machine (the anchor is the test clock's day)."""
+    again = engine_for(f"sqlite:///{tmp_path / 'again.db'}")
+    seed_demo(again, ANCHOR)
+    for number in ("100100", "200200"):
+        with session_scope(engine) as a, session_scope(again) as b:
+            first, second = get_account(a, number), get_account(b, number)
+            assert first.balance == second.balance == ledger_total(a, first) > 0
+            assert movements(a, first, limit=500)[0] == movements(b, second, limit=500)[0]
 
 
 def test_record_entry_moves_balance_exactly(engine):
@@ -110,8 +117,8 @@ def test_lookup_indexes_exist(engine):
 
 def test_sqlite_store_is_created_in_a_missing_folder(tmp_path):
     from bot.db import engine_for
-    from tools.seed import create_schema
+    import migrations
 
     path = tmp_path / "var" / "nested" / "prepago.db"
-    create_schema(engine_for(f"sqlite:///{path}"))
+    migrations.upgrade(engine_for(f"sqlite:///{path}"))
     assert path.exists()

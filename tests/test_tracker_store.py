@@ -100,3 +100,87 @@ def test_a_failed_turn_leaves_no_unsaved_events_behind(tmp_path, domain):
     same = run(lean.retrieve("c5"))
     same.update(UserUttered("a medias", {"name": "greet", "confidence": 0.9}))  # the turn fails before save
     assert events_of(run(lean.retrieve("c5"))) == saved
+
+
+def postgres_kwargs() -> dict:
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_URL
+
+    url = make_url(POSTGRES_URL)
+    return dict(dialect="postgresql", host=url.host, port=url.port, db=url.database, username=url.username,
+                password=url.password)
+
+
+def test_in_memory_sqlite_works_like_rasas(domain):
+    """`sqlite://`: a new connection would be a new, empty database (Rasa's tables in another one)."""
+    for kwargs in ({"host": "sqlite:///"}, {"dialect": "sqlite", "db": ""}):
+        lean = LeanSQLTrackerStore(domain, **kwargs)
+        tracker = run(lean.get_or_create_tracker("m1"))
+        tracker.update(UserUttered("hola", {"name": "greet", "confidence": 0.9}))
+        run(lean.save(tracker))
+        lean._cache.clear()  # read it back from the database, not from memory
+        assert events_of(run(lean.retrieve("m1"))) == events_of(tracker)
+        assert events_of(run(lean.retrieve_full_tracker("m1"))) == events_of(tracker)  # Rasa's own query
+        assert list(run(lean.keys())) == ["m1"]
+
+
+def test_a_configured_postgresql_schema_is_where_both_stores_write(domain, postgres_schema, monkeypatch):
+    import sqlalchemy as sa
+
+    monkeypatch.setenv("POSTGRESQL_SCHEMA", postgres_schema)
+    lean, rasa = LeanSQLTrackerStore(domain, **postgres_kwargs()), SQLTrackerStore(domain, **postgres_kwargs())
+    sender = f"schema-{postgres_schema}"
+    tracker = run(lean.get_or_create_tracker(sender))
+    tracker.update(UserUttered("hola", {"name": "greet", "confidence": 0.9}))
+    run(lean.save(tracker))
+    assert events_of(run(rasa.retrieve(sender))) == events_of(tracker)
+    with lean.engine.connect() as connection:
+        where = connection.execute(sa.text("SELECT DISTINCT table_schema FROM information_schema.tables "
+                                           "WHERE table_name = 'events' AND table_schema = :s"), {"s": postgres_schema})
+        assert where.scalars().all() == [postgres_schema]
+        stored = connection.execute(sa.text(f'SELECT count(*) FROM "{postgres_schema}".events WHERE sender_id = :s'),
+                                    {"s": sender}).scalar_one()
+    assert stored == len(tracker.events)
+    lean.engine.dispose()
+    rasa.engine.dispose()
+
+
+def test_a_missing_postgresql_schema_stops_the_store_with_rasas_message(domain, monkeypatch, capsys):
+    from tests.conftest import POSTGRES_URL
+
+    if not POSTGRES_URL:
+        pytest.skip("set PREPAGO_TEST_POSTGRES_URL (as .ci/run does) to test on PostgreSQL")
+    monkeypatch.setenv("POSTGRESQL_SCHEMA", "no_such_schema_here")
+    with pytest.raises(SystemExit):
+        LeanSQLTrackerStore(domain, **postgres_kwargs())
+    assert "Requested PostgreSQL schema 'no_such_schema_here' was not found" in capsys.readouterr().out
+
+
+def test_the_pool_follows_rasas_settings_then_endpoints_yml(domain, postgres_schema, monkeypatch):
+    import asyncio
+
+    monkeypatch.setenv("POSTGRESQL_SCHEMA", postgres_schema)
+    configured = LeanSQLTrackerStore(domain, pool_size=3, **postgres_kwargs())  # endpoints.yml's pool_size
+    assert (configured.engine.pool.size(), configured.engine.pool._max_overflow) == (3, 0)
+    configured.engine.dispose()
+
+    monkeypatch.setenv("SQL_POOL_SIZE", "2")
+    monkeypatch.setenv("SQL_MAX_OVERFLOW", "3")
+    lean = LeanSQLTrackerStore(domain, pool_size=3, **postgres_kwargs())
+    assert (lean.engine.pool.size(), lean.engine.pool._max_overflow) == (2, 3)
+
+    # Five reads at once use five connections (2 + 3 overflow), one per offloading thread.
+    in_use = []
+
+    def slow_read(_):
+        with lean.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT pg_sleep(0.2)")
+            in_use.append(lean.engine.pool.checkedout())
+
+    async def main():
+        await asyncio.gather(*(lean._run(slow_read, n) for n in range(8)))
+
+    asyncio.run(main())
+    assert max(in_use) == 5
+    lean.engine.dispose()

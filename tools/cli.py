@@ -39,18 +39,27 @@ def ensure_env_file(path: Path = ENV_FILE) -> None:
     present = {line.partition("=")[0].strip() for line in text.splitlines()}
     # Secrets the environment already gives (a container, CI) are not generated.
     missing = [f"{key}={make()}\n" for key, make in SECRETS.items() if key not in present and not os.environ.get(key)]
-    if missing:
+    # In the image the code is read-only and the secrets come from the environment: no file.
+    if missing and os.access(path.parent, os.W_OK):
         path.write_text(text + "".join(missing))
     if path.exists():
         path.chmod(0o600)
 
 
-def cmd_init_db(args) -> int:
+def cmd_migrate(args) -> int:
+    """Upgrade the account store in place to the newest schema revision (migrations/)."""
+    import migrations
     from bot.db import default_engine
-    from tools.seed import create_schema
 
-    create_schema(default_engine())
-    print(f"Esquema listo en {_safe_url(settings().database_url)}")
+    engine = default_engine()
+    before = migrations.current(engine)
+    migrations.upgrade(engine)
+    after = migrations.current(engine)
+    where = _safe_url(settings().database_url)
+    if before == after:
+        print(f"Esquema al día en {where} (revisión {after})")
+    else:
+        print(f"Esquema actualizado en {where}: {before or 'sin versión'} → {after}")
     return 0
 
 
@@ -69,7 +78,7 @@ def cmd_seed(args) -> int:
 def cmd_token(args) -> int:
     from bot.identity import issue_token
 
-    print(issue_token(settings(), args.account, ttl=timedelta(hours=args.hours)))
+    print(issue_token(settings(), args.account, ttl=timedelta(hours=args.hours), role=args.role))
     return 0
 
 
@@ -93,9 +102,9 @@ def cmd_staff(args) -> int:
 
     from bot.db import default_engine
     from handoff import staff
-    from tools.seed import create_schema
+    import migrations
 
-    create_schema(default_engine())
+    migrations.upgrade(default_engine())
     try:
         if args.staff_command == "list":
             for username, name, active in staff.list_users():
@@ -140,14 +149,14 @@ def cmd_report(args) -> int:
     from insights.metrics import to_csv, report
     from insights.source import tracker_engine
     from insights.unanswered import groups
-    from tools.seed import create_schema
+    import migrations
 
     try:
         since, until = _days(args)
     except ValueError as exc:
         print(f"Fechas inválidas: {exc} (usa AAAA-MM-DD).", file=sys.stderr)
         return 2
-    create_schema(default_engine())
+    migrations.upgrade(default_engine())
     ingest(tracker_engine())
     figures = report(since, until)
     t = figures["totals"]
@@ -166,16 +175,62 @@ def cmd_report(args) -> int:
     r = figures["response_ms"]
     print(f"  Tiempo de respuesta: mediana {r['median']} ms, p95 {r['p95']} ms")
     print("  Lo más preguntado: " + ", ".join(f"{i['title']} ({i['messages']})" for i in figures["top_intents"][:6]))
-    unanswered = groups(since, until)[:10]
+    unanswered = groups(since, until, limit=10)["groups"]
     if unanswered:
         print("  Lo que no entendió (grupos):")
         for g in unanswered:
             guesses = ", ".join(f"{x['intent']} {x['confidence']:.2f}" for x in g["guesses"])
             print(f"    {g['count']:>4} × «{g['text']}»  (¿{guesses}?)")
+    _self_service_report(since, until, args.account)
     if args.csv:
         Path(args.csv).write_text(to_csv(figures))
         print(f"CSV por día y canal: {args.csv}")
     return 0
+
+
+def _self_service_report(since: date, until: date, account: str | None) -> None:
+    """Self-service payments per day, and one account's audit log when asked for."""
+    from datetime import datetime, time, timezone
+
+    from bot import formatting as fmt
+    from payments.audit import operations, summary
+
+    figures = summary(datetime.combine(since, time(), timezone.utc),
+                      datetime.combine(until + timedelta(days=1), time(), timezone.utc))
+    rate = "–" if figures["success_rate"] is None else f"{figures['success_rate']:.1%}"
+    print(f"  Operaciones desde el chat (fondos, recarga, tarjeta): {figures['operations']}, con éxito {rate}, "
+          f"rechazadas por el banco {figures['declined']}")
+    for d in figures["days"]:
+        print(f"    {d['day']}: {d['operations']} operaciones, {d['succeeded']} con éxito, "
+              f"{d['declined']} rechazadas por el banco")
+    if account:
+        print(f"  Bitácora de operaciones de la cuenta {account}:")
+        for line in operations(account, limit=50):
+            amount = fmt.money(line.amount) if line.amount is not None else "–"
+            print(f"    {line.at:%Y-%m-%d %H:%M} UTC  {line.kind}: {line.status}, {amount}, {line.who} por {line.channel}"
+                  f", ref. {line.reference or '–'}{', ' + line.reason if line.reason else ''}"
+                  f"{', folio ' + line.folio if line.folio else ''}")
+
+
+def cmd_reconcile(args) -> int:
+    """Provider against ledger: lists every mismatch; a lost answer's charge gets its deposit now."""
+    from payments.reconcile import reconcile
+    import migrations
+    from bot.db import default_engine
+
+    migrations.upgrade(default_engine())
+    try:
+        findings = reconcile(days=args.days)
+    except Exception as exc:  # noqa: BLE001 - an operator command: say what failed, no trace
+        print(f"No pude consultar al procesador de pagos: {exc}", file=sys.stderr)
+        return 1
+    if not findings:
+        print(f"Conciliación de los últimos {args.days} días: cada cobro tiene su depósito y cada depósito su cobro.")
+        return 0
+    for finding in findings:
+        print(f"- {finding.text}")
+    # Exit 1 while anything is left for a person (a settled lost answer is fixed already).
+    return 1 if any(f.kind != "settled" for f in findings) else 0
 
 
 def cmd_export_training(args) -> int:
@@ -186,16 +241,65 @@ def cmd_export_training(args) -> int:
     return 0
 
 
+def cmd_retrain(args) -> int:
+    """Train a candidate on data/nlu_es + Support's reviewed labels; promote it only if it is not worse."""
+    from training.registry import Busy, RegistryError
+    from training.retrain import REVIEW_FILE, Settings, retrain
+
+    settings = Settings.from_env()
+    if args.folds is not None:
+        settings.cv_folds = args.folds
+    if not 2 <= settings.cv_folds <= 20 or settings.cv_repeats < 1:
+        print("--folds va de 2 a 20.", file=sys.stderr)
+        return 2
+    try:
+        outcome = retrain(labels_file=Path(args.labels) if args.labels else REVIEW_FILE, export=not args.labels,
+                          settings=settings, progress=lambda line: print(f"… {line}", flush=True), by=args.by)
+    except (Busy, RegistryError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for check in outcome.checks:
+        print(f"  {check.spanish()}")
+    print(f"{outcome.message} ({outcome.seconds:.0f} s)")
+    return 3 if outcome.status == "rejected" else 0
+
+
+def cmd_model(args) -> int:
+    """The model versions: list them, or roll the live one back."""
+    from training.registry import STATUS_NAMES, Registry, RegistryError
+
+    registry = Registry()
+    registry.adopt()
+    if args.model_command == "list":
+        for v in registry.versions():
+            scores = v.get("scores", {})
+            figures = "  ".join(f"{label} {scores[key][field]:.3f}" for label, key, field in (
+                ("desarrollo", "dev", "accuracy"), ("prueba", "test", "accuracy"), ("VC", "cv", "mean"))
+                if field in scores.get(key, {}))
+            mark = "▶" if v["status"] == "live" else " "
+            print(f"{mark} {v['version']}  {STATUS_NAMES[v['status']]:<10} {v['created']}  etiquetas {v.get('labels_count', 0):>3}  "
+                  f"{figures}  {v.get('note') or ''}".rstrip())
+        return 0
+    try:
+        taken_back, now_live = registry.rollback(args.to)
+    except RegistryError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Revertido: {now_live['version']} vuelve a estar en uso en lugar de {taken_back['version']}; "
+          "las réplicas lo cargan en su próxima consulta al servidor de modelos.")
+    return 0
+
+
 def cmd_purge(args) -> int:
     from bot.db import default_engine
     from insights.retention import purge
     from insights.source import tracker_engine
-    from tools.seed import create_schema
+    import migrations
 
     if args.older_than < 1:
         print("--older-than debe ser de al menos 1 día.", file=sys.stderr)
         return 2
-    create_schema(default_engine())
+    migrations.upgrade(default_engine())
     removed = purge(args.older_than, tracker_engine())
     print(f"Borrado lo anterior a {args.older_than} días: " + ", ".join(f"{v} {k}" for k, v in removed.items()))
     return 0
@@ -233,10 +337,13 @@ def main(argv: list[str] | None = None) -> int:
     cluster_argv = _cluster_argv(argv)
     if cluster_argv is not None:
         return cmd_cluster(argparse.Namespace(cluster_args=cluster_argv))
+    from training.retrain import REVIEW_FILE
+
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("init-db", help="create the account-store schema").set_defaults(func=cmd_init_db)
+    sub.add_parser("migrate", help="create or upgrade the account-store schema in place (Alembic revisions)"
+                   ).set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("seed", help="create the schema and (re)load the demo accounts")
     p.add_argument("--anchor", help="last day of history + 1 (YYYY-MM-DD); default: today in Mexico City")
@@ -245,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("token", help="print a signed customer token for a demo account")
     p.add_argument("account", help="account number, e.g. 100100")
     p.add_argument("--hours", type=float, default=8.0)
+    p.add_argument("--role", help="the user's role on the account (admin and billing may move money)")
     p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("chat", help="chat in the terminal through the secure channel")
@@ -252,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", default="http://127.0.0.1:5005")
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("eval-nlu", help="accuracy and macro-F1 on the held-out test set")
+    p = sub.add_parser("eval-nlu", help="accuracy, macro-F1 and confusions on the development set (or --data)")
     p.add_argument("--model", default=str(PROJECT_ROOT / "models" / "prepago.tar.gz"))
     p.add_argument("--data", default=str(PROJECT_ROOT / "tests" / "data" / "nlu_heldout.yml"))
     p.set_defaults(func=cmd_eval_nlu)
@@ -274,11 +382,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--since", help="first day (YYYY-MM-DD); default: 29 days before --until")
     p.add_argument("--until", help="last day (YYYY-MM-DD); default: today in Mexico City")
     p.add_argument("--csv", help="also write the figures per day and channel to this CSV file")
+    p.add_argument("--account", help="also list this account's self-service operations (the audit log)")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("reconcile", help="payments: provider charges against ledger deposits, list mismatches")
+    p.add_argument("--days", type=int, default=2, help="how far back (default 2: run it nightly)")
+    p.set_defaults(func=cmd_reconcile)
+
     p = sub.add_parser("export-training", help="labelled unanswered questions as Rasa NLU YAML, for review")
-    p.add_argument("--out", default=str(PROJECT_ROOT / "var" / "review" / "nlu_from_support.yml"))
+    p.add_argument("--out", default=str(REVIEW_FILE))
     p.set_defaults(func=cmd_export_training)
+
+    p = sub.add_parser("retrain", help="train a candidate with Support's labels, compare it with the live model "
+                       "(dev set, test set, CV) and promote it only if it is not worse")
+    p.add_argument("--labels", help="a reviewed Rasa NLU file to train with instead of exporting the console's labels")
+    p.add_argument("--folds", type=int, help="cross-validation folds (default 5, PREPAGO_RETRAIN_CV_FOLDS)")
+    p.add_argument("--by", help=argparse.SUPPRESS)  # who pressed «Reentrenar» in the console
+    p.set_defaults(func=cmd_retrain)
+
+    p = sub.add_parser("model", help="model versions: `bot model list`, `bot model rollback [--to VERSION]`")
+    model_sub = p.add_subparsers(dest="model_command", required=True)
+    model_sub.add_parser("list", help="every version, its status and scores; ▶ marks the live one")
+    q = model_sub.add_parser("rollback", help="make the previously live version live again")
+    q.add_argument("--to", help="this version instead of the previous one (e.g. v0002)")
+    p.set_defaults(func=cmd_model)
 
     p = sub.add_parser("purge", help="delete conversations, summaries and closed cases older than N days")
     p.add_argument("--older-than", type=int, required=True, metavar="DAYS")

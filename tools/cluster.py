@@ -78,16 +78,18 @@ class ClusterPorts:
     actions: list[int] = field(default_factory=lambda: [FIRST_ACTIONS_PORT])
 
     @classmethod
-    def default(cls, replicas: int, action_servers: int) -> "ClusterPorts":
-        return cls(replicas=[FIRST_REPLICA_PORT + i for i in range(replicas)],
-                   actions=[FIRST_ACTIONS_PORT + i for i in range(action_servers)])
+    def default(cls, replicas: int, action_servers: int, offset: int = 0) -> "ClusterPorts":
+        """The usual ports, all moved by `offset` (a second cluster on the same machine)."""
+        return cls(lb=LB_PORT + offset, actions_lb=ACTIONS_LB_PORT + offset, web=WEB_PORT + offset,
+                   console=CONSOLE_PORT + offset,
+                   replicas=[FIRST_REPLICA_PORT + offset + i for i in range(replicas)],
+                   actions=[FIRST_ACTIONS_PORT + offset + i for i in range(action_servers)])
 
 
 class Cluster(Stack):
     """A running cluster; `ports.rasa` is the load balancer, so it drives like one stack."""
 
     cluster_ports: ClusterPorts
-    commands: dict[str, tuple[list[str], dict[str, str], str]]  # name -> (command, env, health URL)
     haproxy_socket: Path
 
     def replica_names(self) -> list[str]:
@@ -103,12 +105,20 @@ class Cluster(Stack):
         process.wait(timeout=10)
 
     def restart(self, name: str, timeout: float = 120.0) -> None:
-        """Start a process again and wait until the load balancer sends it traffic."""
+        """Start a process again (through the supervisor, if one watches) and wait until
+        the load balancer sends it traffic."""
         command, env, health = self.commands[name]
-        launch(self, name, command, env)
+        supervisor = getattr(self, "supervisor", None)
+        if supervisor is not None:
+            supervisor.revive(name)
+        else:
+            launch(self, name, command, env, append=True)
+        if health is None:  # the alert worker: nothing listens
+            return
         wait_ready(self, {name: health}, timeout)
+        backend = {"rasa": "rasa", "actions": "actions"}.get(name.rstrip("0123456789"))
         deadline = time.monotonic() + 20
-        while self.server_state(name) != "UP" and time.monotonic() < deadline:
+        while backend and self.server_state(name, backend) != "UP" and time.monotonic() < deadline:
             time.sleep(0.2)
 
     def haproxy(self, command: str) -> str:
@@ -247,9 +257,13 @@ def running_cluster(
         **tracker_env(database_url),
         "PREPAGO_ACTIONS_URL": f"http://127.0.0.1:{ports.actions_lb}/webhook",
         "PREPAGO_REDIS_URL": redis_url, "PREPAGO_LOCK_PREFIX": key_prefix,
+        "PREPAGO_TRUSTED_PROXIES": "127.0.0.1",  # our HAProxy: its X-Forwarded-For names the customer
         "PREPAGO_SOCKETIO_REDIS_URL": redis_url,
         # The socket.io channel's Redis pub/sub channel: clusters sharing a Redis stay apart.
         "PREPAGO_SOCKETIO_REDIS_CHANNEL": f"{key_prefix}-socketio",
+        # Every replica polls the console's model server (training/web.py) for the live model.
+        "PREPAGO_MODEL_SERVER_URL": f"http://127.0.0.1:{ports.console or CONSOLE_PORT}/models/live",
+        "PREPAGO_MODEL_PULL_SECONDS": "10",
         **(env or {}),
     })
     cluster.commands = {}
@@ -306,6 +320,11 @@ def main(argv: Optional[list[str]] = None) -> int:
                              f"(default {DEFAULT_DATABASE_URL})")
     parser.add_argument("--redis-url", default=os.environ.get("PREPAGO_CLUSTER_REDIS_URL", DEFAULT_REDIS_URL),
                         help=f"Redis for conversation locks and socket.io (default {DEFAULT_REDIS_URL})")
+    parser.add_argument("--port-offset", type=int, default=0,
+                        help="move every port by this much (the balancer listens on 5005 + offset): "
+                             "a second cluster on the same machine")
+    parser.add_argument("--work-dir", type=Path, default=PROJECT_ROOT / "var" / "cluster",
+                        help="where the HAProxy configuration and the logs go (default var/cluster)")
     parser.add_argument("--render-compose", action="store_true",
                         help="write deploy/haproxy/haproxy.cfg from the template and exit")
     args = parser.parse_args(argv)
@@ -318,6 +337,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not 1 <= args.replicas <= 16 or not 1 <= args.action_servers <= 16:
         print("--replicas y --action-servers van de 1 a 16.", file=sys.stderr)
         return 2
+    if not 0 <= args.port_offset <= 60000 - FIRST_ACTIONS_PORT:
+        print(f"--port-offset va de 0 a {60000 - FIRST_ACTIONS_PORT}.", file=sys.stderr)
+        return 2
     problem = check_services(args.database_url, args.redis_url)
     if problem:
         print(f"No se pudo iniciar el clúster:\n{problem}", file=sys.stderr)
@@ -325,9 +347,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     started = time.monotonic()
     print(f"==> Iniciando {args.replicas} réplicas de Rasa, {args.action_servers} servidor(es) de acciones y HAProxy…",
           flush=True)
-    ports = ClusterPorts.default(args.replicas, args.action_servers)
+    ports = ClusterPorts.default(args.replicas, args.action_servers, args.port_offset)
     return run_until_stopped(
-        running_cluster(PROJECT_ROOT / "models" / "prepago.tar.gz", ports, PROJECT_ROOT / "var" / "cluster",
+        running_cluster(PROJECT_ROOT / "models" / "prepago.tar.gz", ports, args.work_dir,
                         args.database_url, redis_url=args.redis_url, progress=lambda line: print(line, flush=True)),
         lambda cluster: (
             f"\n✔ Clúster listo en {time.monotonic() - started:.1f} s.\n"

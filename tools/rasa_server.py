@@ -1,7 +1,7 @@
 """Entry point of the Rasa server process: `python -m tools.rasa_server run ...`.
 
 It is `rasa` with three measured changes (py-spy profiles, benchmarks/NOTES.md)
-and one for replicas (4):
+and two for replicas (4, 5):
 
 1. `RemoteAction` checks every action-server reply with `jsonschema.validate()`,
    which first re-validates the schema itself against the Draft 2020-12
@@ -20,11 +20,17 @@ and one for replicas (4):
 4. A message that carries the client's message id and is already in the
    conversation is answered from the stored turn, not processed again
    (`channels/replay.py`): a retry after a replica died never answers twice.
+5. With a model server in the endpoints (training/web.py), Rasa loads only what
+   the server sends; a replica that starts while the server is unreachable
+   would serve without a model until its next pull. It loads its `--model`
+   file instead, with that file's ETag as the fingerprint, and keeps polling:
+   the next answer is 304 if that is the live model, the live model if not.
 """
 from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,6 +85,32 @@ def _cached_event_classes(resolve):
     return resolve_by_type
 
 
+def _model_server_or_disk(load_from_server, model_path):
+    async def load(agent, model_server):
+        agent = await load_from_server(agent, model_server)
+        if agent.processor is None and model_path:
+            import logging
+
+            from training.registry import etag_of, sha256_of
+
+            logging.getLogger(__name__).warning("model server %s gave no model: loading %s", model_server.url,
+                                                model_path)
+            agent.load_model(model_path, fingerprint=etag_of(sha256_of(Path(model_path))))
+        return agent
+
+    return load
+
+
+def _argument(name: str):
+    args = sys.argv
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def install() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
@@ -92,6 +124,9 @@ def install() -> None:
     event.listen(Engine, "connect", _sqlite_wal)
     Event.resolve_by_type = staticmethod(_cached_event_classes(Event.resolve_by_type))
     MessageProcessor.handle_message = idempotent(MessageProcessor.handle_message)
+    import rasa.core.agent
+
+    rasa.core.agent.load_from_server = _model_server_or_disk(rasa.core.agent.load_from_server, _argument("--model"))
 
 
 def main() -> None:

@@ -16,9 +16,10 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
-from bot.models import Account, AutoRecharge, Base, Card, EntryKind, Extension
+from bot.models import Account, AutoRecharge, Card, EntryKind, Extension
 from bot.pins import hash_pin
 from bot.store import record_entry, record_recharge_failure
+from payments.models import PaymentProfile
 
 HISTORY_DAYS = 90
 
@@ -38,7 +39,7 @@ class DemoAccount:
     number: str
     company: str
     extensions: tuple[tuple[str, str], ...]
-    card: tuple[str, str, int, int]
+    card: tuple[str, str, int, int]  # brand, last 4, expiry month, years after the anchor
     auto_recharge: tuple[bool, Decimal, Decimal]
     opening_deposit: Decimal
     calls_per_day: int
@@ -51,7 +52,7 @@ DEMO_ACCOUNTS = (
         number="100100",
         company="Despacho Contable Ramírez",
         extensions=(("101", "Recepción"), ("102", "Ventas"), ("103", "Dirección"), ("201", "Soporte")),
-        card=("Visa", "4242", 8, 2028),
+        card=("Visa", "4242", 8, 2),
         auto_recharge=(True, Decimal("200.00"), Decimal("500.00")),
         opening_deposit=Decimal("1000.00"),
         calls_per_day=3,
@@ -62,7 +63,7 @@ DEMO_ACCOUNTS = (
         number="200200",
         company="Taller Mecánico Hernández",
         extensions=(("101", "Mostrador"), ("102", "Almacén")),
-        card=("Mastercard", "5454", 3, 2027),
+        card=("Mastercard", "5454", 3, 1),
         auto_recharge=(False, Decimal("100.00"), Decimal("300.00")),
         opening_deposit=Decimal("800.00"),
         calls_per_day=1,
@@ -70,14 +71,6 @@ DEMO_ACCOUNTS = (
         pin="8765",
     ),
 )
-
-
-def create_schema(engine: Engine) -> None:
-    import handoff.models  # noqa: F401 - registers the handoff's and the insights' tables on the same metadata
-    import insights.models  # noqa: F401
-    import alerts.models  # noqa: F401
-
-    Base.metadata.create_all(engine)
 
 
 DEMO_STAFF = ("demo", "Agente Demo")
@@ -100,8 +93,13 @@ def ensure_demo_staff(engine: Engine) -> None:
 
 
 def seed_demo(engine: Engine, anchor: date, tz: str = "America/Mexico_City") -> None:
-    """Replace the demo accounts with fresh history ending the day before `anchor`."""
-    create_schema(engine)
+    """Replace the demo accounts with fresh history ending the day before `anchor`.
+
+    The schema is migrations' (brought up to date first); this module holds only demo data.
+    """
+    import migrations
+
+    migrations.upgrade(engine)
     zone = ZoneInfo(tz)
     with session_scope(engine) as session:
         numbers = [a.number for a in DEMO_ACCOUNTS]
@@ -111,12 +109,15 @@ def seed_demo(engine: Engine, anchor: date, tz: str = "America/Mexico_City") -> 
             account = Account(number=demo.number, company=demo.company, timezone=tz, balance=Decimal("0.00"),
                               pin_hash=hash_pin(demo.pin))
             account.extensions = [Extension(number=n, label=l) for n, l in demo.extensions]
-            brand, last4, month, year = demo.card
-            account.card = Card(brand=brand, last4=last4, exp_month=month, exp_year=year)
+            brand, last4, month, years_ahead = demo.card
+            account.card = Card(brand=brand, last4=last4, exp_month=month, exp_year=anchor.year + years_ahead)
             enabled, threshold, amount = demo.auto_recharge
             account.auto_recharge = AutoRecharge(enabled=enabled, threshold=threshold, amount=amount)
             session.add(account)
             session.flush()
+            # The provider's customer and saved card behind the card on file (the stand-in accepts any).
+            session.add(PaymentProfile(account_id=account.id, customer_id=f"cus_demo{demo.number}",
+                                       payment_method_id=f"pm_demo{demo.number}"))
             _seed_history(session, demo, anchor, zone)
 
 

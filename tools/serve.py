@@ -1,7 +1,8 @@
-"""Start the action server and the Rasa server, wait until both answer, stop them cleanly.
+"""Start the action server and the Rasa server, wait until both answer, keep them running, stop them cleanly.
 
-Used by `bot serve` (the README's run command) and by the tests, so the
-tested start-up is the one customers get.
+Used by `bot serve` (the README's run command), `bot cluster` and the tests,
+so the tested start-up, and the tested restart of a process that died
+(`Supervisor`), are the ones customers get.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -47,6 +49,7 @@ READY_LABELS = {
     "web": "página demo lista",
     "console": "consola de Soporte lista",
     "haproxy": "HAProxy listo (balanceador)",
+    "stripe": "pagos de prueba listos (stand-in local de Stripe: nada se cobra de verdad)",
 }
 
 
@@ -80,6 +83,9 @@ class Ports:
     web: Optional[int] = 8080  # the demo page with the chat widget; None: not started
     console: Optional[int] = 8090  # the staff console (handoff/console.py); None: not started
     alerts: bool = True  # the alert worker (alerts/worker.py): no port, nothing listens
+    # The local Stripe stand-in (tools/stripe_standin.py) `make run` charges: None, not started
+    # (tests run it inside tests/fake_providers.py).
+    stripe: Optional[int] = None
 
 
 @dataclass
@@ -87,6 +93,8 @@ class Stack:
     ports: Ports
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # name -> (command, environment, health URL or None): how to start each process again.
+    commands: dict[str, tuple[list[str], dict[str, str], Optional[str]]] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
@@ -144,8 +152,11 @@ def actions_command(port: int) -> list[str]:
     return [sys.executable, "-m", "actions.server", "--port", str(port)]
 
 
-def launch(stack: "Stack", name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    log = open(os.open(stack.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w")
+def launch(stack: "Stack", name: str, command: list[str], env: dict[str, str], append: bool = False
+           ) -> subprocess.Popen:
+    """Start one process, its output in log_dir/NAME.log (appended to on a restart: the cause of death stays)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    log = open(os.open(stack.log_dir / f"{name}.log", flags, 0o600), "a" if append else "w")
     stack.processes[name] = subprocess.Popen(
         command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True, umask=0o077,  # the tracker store and logs they create are private
@@ -230,6 +241,11 @@ def running_stack(
         checks["console"] = f"http://127.0.0.1:{stack.ports.console}/health"
     if stack.ports.alerts:
         commands["alerts"] = alerts_command()
+    if stack.ports.stripe:
+        commands = {"stripe": [sys.executable, "-m", "tools.stripe_standin", "--port", str(stack.ports.stripe)],
+                    **commands}
+        checks = {"stripe": f"http://127.0.0.1:{stack.ports.stripe}/health", **checks}
+    stack.commands = {name: (command, environment, checks.get(name)) for name, command in commands.items()}
     try:
         for name, command in commands.items():
             launch(stack, name, command, environment)
@@ -267,20 +283,27 @@ def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
     from bot.db import default_engine
     from bot.identity import issue_token
     from bot.config import settings
-    from tools.seed import create_schema, ensure_demo_staff
+    import migrations
+    from tools.seed import ensure_demo_staff
 
     started = time.monotonic()
-    create_schema(default_engine())  # tables added since the store was created (support cases, staff)
+    migrations.upgrade(default_engine())  # revisions added since the store was created
     ensure_demo_staff(default_engine())
     print("==> Iniciando el servidor de acciones, Rasa y la página demo…", flush=True)
+    ports, env = Ports(), {}
+    if not os.environ.get("PREPAGO_STRIPE_API_BASE"):  # the demo never reaches a real payment provider
+        ports.stripe = 12111
+        env["PREPAGO_STRIPE_API_BASE"] = f"http://127.0.0.1:{ports.stripe}"
     return run_until_stopped(
-        running_stack(model, progress=lambda line: print(line, flush=True)),
+        running_stack(model, ports, env=env, progress=lambda line: print(line, flush=True)),
         lambda stack: (
             f"\n✔ Listo en {time.monotonic() - started:.1f} s.\n"
             f"  Chatea en el navegador:  {stack.web_url}  (botón «Entrar como cliente demo 100100»)\n"
             f"  Chatea en la terminal:   .venv/bin/bot chat --account 100100\n"
             f"  (o sin sesión:           .venv/bin/bot chat)\n"
             + console_banner(stack) +
+            (f"  Pagos de prueba:         stand-in local de Stripe en http://127.0.0.1:{stack.ports.stripe} "
+             "(nada se cobra de verdad; prueba «recárgale $500 al prepago»)\n" if stack.ports.stripe else "") +
             f"  API segura:              POST {stack.rasa_url}/webhooks/prepago/webhook\n"
             f"  Identidad demo:          cuenta 100100 (también 200200); token:\n"
             f"    {issue_token(settings(), '100100')}\n"
@@ -289,8 +312,92 @@ def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
     )
 
 
+# Seconds before starting a dead process again, growing with each death in a row;
+# a process that stayed up for STABLE_AFTER seconds starts the count again.
+RESTART_DELAYS = (1, 2, 4, 8, 16, 30)
+STABLE_AFTER = 60.0
+
+
+def _how_it_ended(code: int) -> str:
+    return f"señal {-code}" if code < 0 else f"código {code}"
+
+
+class Supervisor:
+    """Keeps every process of a stack running: the survivors go on serving while a
+    dead one (a replica, an action server, the console, the alert worker, HAProxy)
+    is started again after a growing delay, said in one Spanish line.
+
+    HAProxy stops sending traffic to a dead replica within its health checks
+    and takes it back once it answers again, so restarting is all that is left.
+    """
+
+    def __init__(self, stack: Stack, say=None, clock=time.monotonic) -> None:
+        self.stack, self.clock = stack, clock
+        self._say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.said: list[str] = []  # every line said, in order (tests)
+        self.deaths: dict[str, int] = {}  # deaths in a row, per process
+        self.started = dict.fromkeys(stack.processes, clock())
+        self.restart_at: dict[str, float] = {}
+        self.restarts: dict[str, int] = {}  # how many times each was started again (operators, tests)
+        self._lock = threading.Lock()
+
+    def step(self) -> None:
+        """Look at every process once: schedule the newly dead, start those whose delay is over."""
+        with self._lock:
+            now = self.clock()
+            for name, process in list(self.stack.processes.items()):
+                if name in self.restart_at:
+                    if now >= self.restart_at[name]:
+                        del self.restart_at[name]
+                        command, env, _ = self.stack.commands[name]
+                        launch(self.stack, name, command, env, append=True)
+                        self.started[name] = now
+                        self.restarts[name] = self.restarts.get(name, 0) + 1
+                    continue
+                code = process.poll()
+                if code is None:
+                    continue
+                if now - self.started.get(name, now) >= STABLE_AFTER:
+                    self.deaths[name] = 0
+                deaths = self.deaths[name] = self.deaths.get(name, 0) + 1
+                delay = RESTART_DELAYS[min(deaths, len(RESTART_DELAYS)) - 1]
+                self.restart_at[name] = now + delay
+                self._tell(f"El proceso {name} terminó inesperadamente ({_how_it_ended(code)}); los demás siguen "
+                         f"atendiendo y lo reinicio en {delay} s (registro: {self.stack.log_dir / (name + '.log')}).")
+
+    def _tell(self, line: str) -> None:
+        self.said.append(line)
+        self._say(line)
+
+    def revive(self, name: str) -> None:
+        """Start a dead process now, without waiting for its delay (tests that kill one)."""
+        with self._lock:
+            if name in self.restart_at or self.stack.processes[name].poll() is not None:
+                self.restart_at[name] = self.clock()
+        self.step()
+
+    def watch(self, stop: threading.Event, interval: float = 0.5) -> None:
+        while not stop.wait(interval):
+            self.step()
+
+
+@contextmanager
+def supervised(stack: Stack) -> Iterator[Supervisor]:
+    """The run commands' supervisor in a background thread (the tests' stacks): stopped before the stack."""
+    supervisor = stack.supervisor = Supervisor(stack)
+    stop = threading.Event()
+    thread = threading.Thread(target=supervisor.watch, args=(stop,), name="supervisor", daemon=True)
+    thread.start()
+    try:
+        yield supervisor
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
 def run_until_stopped(running, banner) -> int:
-    """The run commands' loop: start, print where to chat, wait; any child dying ends it.
+    """The run commands' loop: start, print where to chat, then keep everything running until
+    Ctrl+C or SIGTERM (`Supervisor`: a process that dies is started again, the others keep serving).
 
     `running` is a not-yet-entered context manager yielding a Stack; `banner(stack)` the text to print.
     """
@@ -298,11 +405,10 @@ def run_until_stopped(running, banner) -> int:
     try:
         with running as stack:
             print(banner(stack), flush=True)
-            while all(p.poll() is None for p in stack.processes.values()):
+            supervisor = stack.supervisor = Supervisor(stack)
+            while True:
                 time.sleep(0.5)
-            dead = [n for n, p in stack.processes.items() if p.poll() is not None]
-            print(f"El proceso {', '.join(dead)} terminó inesperadamente:\n{stack.log_tail(dead[0])}", file=sys.stderr)
-            return 1
+                supervisor.step()
     except KeyboardInterrupt:
         print("\nDetenido.")
         return 0

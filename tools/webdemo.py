@@ -16,12 +16,13 @@ from aiohttp import web
 from dataclasses import replace
 
 from bot.config import PROJECT_ROOT, settings
+from bot.hosts import allowed_hosts, host_guard
 from bot.identity import issue_token
 from channels.limits import DEMO_TOKENS
 from tools.seed import DEMO_ACCOUNTS
 
 DEMO_ISSUER = "prepago-demo"
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+DEMO_ROLES = ("admin", "billing", "viewer")
 WEB = PROJECT_ROOT / "web"
 SOCKET_IO_CLIENT = WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 STATIC = {
@@ -41,13 +42,12 @@ def make_app(rasa_url: str, port: int | None = None) -> web.Application:
         f"connect-src 'self' {origin} {ws_origin}; img-src 'self' data:; frame-ancestors 'none'"
     )
 
-    allowed_hosts = {f"{h}:{port}" for h in LOCAL_HOSTS} if port else None
-
     @web.middleware
     async def security_headers(request: web.Request, handler):
-        if allowed_hosts is not None and request.headers.get("Host", "") not in allowed_hosts:
-            return web.Response(status=421, text="Host no permitido.")
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            response = exc
         response.headers["Content-Security-Policy"] = csp
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -73,9 +73,17 @@ def make_app(rasa_url: str, port: int | None = None) -> web.Application:
         account = body.get("account") if isinstance(body, dict) else None
         if not isinstance(account, str) or account not in {a.number for a in DEMO_ACCOUNTS}:
             return web.json_response({"error": "Solo hay tokens para las cuentas demo."}, status=400)
-        return web.json_response({"token": issue_token(replace(settings(), jwt_issuer=DEMO_ISSUER), account)})
+        # The demo signs in as the account's administrator unless asked for another role
+        # (a "viewer" cannot move money: payments/access.py).
+        role = body.get("role", "admin")
+        if role not in DEMO_ROLES:
+            return web.json_response({"error": "Rol desconocido."}, status=400)
+        return web.json_response({"token": issue_token(replace(settings(), jwt_issuer=DEMO_ISSUER), account,
+                                                       role=role)})
 
-    app = web.Application(middlewares=[security_headers], client_max_size=4096)
+    # Only this machine's names (bot/hosts.py): the issuer is local, for the demo.
+    guards = [host_guard(allowed_hosts(port))] if port else []
+    app = web.Application(middlewares=[security_headers, *guards], client_max_size=4096)
     for route in STATIC:
         app.router.add_get(route, static)
     app.router.add_get("/config.js", config)

@@ -70,6 +70,12 @@
       c.context.movements.forEach(function (m) { moves.appendChild(el("li", {}, m)); });
       context.appendChild(el("span", {}, "Últimos movimientos:"));
       context.appendChild(moves);
+      if (c.context.operations && c.context.operations.length) {
+        var ops = el("ul", { "aria-label": "Operaciones desde el chat" });
+        c.context.operations.forEach(function (o) { ops.appendChild(el("li", {}, o)); });
+        context.appendChild(el("span", {}, "Operaciones desde el chat:"));
+        context.appendChild(ops);
+      }
     } else {
       context.appendChild(el("p", {}, "Cliente sin sesión verificada: no hay datos de cuenta."));
     }

@@ -1,12 +1,15 @@
 /*
  * Insights: the figures and charts of a date range, and the questions the assistant did not
- * understand, with a label for each. Chart.js (from npm, served by the console) draws the
- * charts; every text reaches the page through textContent.
+ * understand, with a label for each, a page at a time («Ver más» appends the next one and moves
+ * the focus to its first row). Chart.js (from npm, served by the console) draws the charts;
+ * every text reaches the page through textContent.
  */
 (function () {
   "use strict";
 
   var charts = {};
+  var PAGE = 20;
+  var shown = 0;  // groups of the unanswered list on the page
   var COLORS = ["#2f6fed", "#2e7d32", "#b3261e", "#f2a900", "#6a4fb5", "#00838f"];
 
   var el = window.PrepagoConsole.el, request = window.PrepagoConsole.request;
@@ -31,6 +34,8 @@
   }
 
   function renderFigures(data) {
+    if (!$("since").value) $("since").value = data.range.since;
+    if (!$("until").value) $("until").value = data.range.until;
     var t = data.totals;
     var kpis = $("kpis");
     kpis.textContent = "";
@@ -92,13 +97,17 @@
     }, function (error) { $("error").textContent = error.message; });
   }
 
+  function count(n) { return n.toLocaleString("es-MX"); }
+
   function renderMissed(data) {
     var body = $("missed").querySelector("tbody");
-    body.textContent = "";
-    $("missed-empty").hidden = data.groups.length > 0;
+    if (data.offset === 0) body.textContent = "";
+    var first = null;
+    $("missed-empty").hidden = data.total > 0;
     data.groups.forEach(function (group) {
       var row = el("tr");
-      var question = el("td");
+      var question = el("td", { tabindex: "-1" });
+      if (!first) first = question;
       question.appendChild(el("strong", {}, group.text));
       if (group.examples.length > 1) question.appendChild(el("div", { class: "cs-who" }, "También: " + group.examples.slice(1).join(" · ")));
       row.appendChild(question);
@@ -133,20 +142,28 @@
       row.appendChild(cell);
       body.appendChild(row);
     });
+    shown = data.offset + data.groups.length;
+    $("missed-count").textContent = data.total ? "Mostrando " + count(shown) + " de " + count(data.total) + " grupos." : "";
+    $("missed-more").hidden = shown >= data.total;
+    if (data.offset > 0 && first) first.focus();
+  }
+
+  function loadMissed(offset) {
+    $("missed-more").disabled = true;
+    return request("GET", "/api/insights/unanswered" + query() + "&limit=" + PAGE + "&offset=" + offset)
+      .then(renderMissed, function (e) { $("error").textContent = e.message; })
+      .then(function () { $("missed-more").disabled = false; });
   }
 
   function load() {
     $("error").textContent = "";
     $("csv").setAttribute("href", "/api/insights.csv" + query());
     request("GET", "/api/insights" + query()).then(renderFigures, function (e) { $("error").textContent = e.message; });
-    request("GET", "/api/insights/unanswered" + query()).then(renderMissed, function (e) { $("error").textContent = e.message; });
+    loadMissed(0);
   }
 
-  var today = new Date();
-  var start = new Date(today.getTime() - 29 * 86400000);
-  function iso(d) { return d.getFullYear() + "-" + ("0" + (d.getMonth() + 1)).slice(-2) + "-" + ("0" + d.getDate()).slice(-2); }
-  $("since").value = iso(start);
-  $("until").value = iso(today);
+  // The first load asks for the server's default range (the last 30 days in Mexico City) and shows it.
   $("range").addEventListener("submit", function (e) { e.preventDefault(); load(); });
+  $("missed-more").addEventListener("click", function () { loadMissed(shown); });
   load();
 })();

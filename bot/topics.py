@@ -42,6 +42,11 @@ INTENT_TITLES = {
 
 FALLBACK = "nlu_fallback"
 COMPLAINT = "report_charge_problem"
+HANDOFF = "human_handoff"
+# A message that asks for a person and says why («quiero hablar con alguien, me cobraron dos
+# veces») splits the classifier between the two: when the person is this close behind, the
+# customer gets the person they asked for rather than an answer they did not.
+HANDOFF_MARGIN = 0.2
 # Topics customers blur: how-to vs. their own data, adding funds vs. what the funds pay
 # for, a complaint vs. how the auto-recharge works, their alerts vs. a new alert, and
 # how to do a task vs. having it done.
@@ -95,12 +100,15 @@ def close_call(parse_data: dict, intent: str) -> CloseCall:
 
     A tapped button or a clear message answers `intent` alone. When the runner-up is
     within CLOSE_MARGIN and the two are a pair customers blur, it is offered as a
-    button; a charge complaint close to a lookup it is mistaken for is answered first.
+    button; a charge complaint close to a lookup it is mistaken for is answered first; a
+    person asked for nearly as likely as the top topic is handed over to.
     """
     ranking = classifier_ranking(parse_data)
     if not ranking or ranking[0][0] != intent:
         return CloseCall(intent)
     top, confidence = ranking[0]
+    if len(ranking) > 1 and ranking[1][0] == HANDOFF and confidence - ranking[1][1] < HANDOFF_MARGIN:
+        return CloseCall(HANDOFF)
     close = [name for name, other in ranking[1:3] if confidence - other < CLOSE_MARGIN]
     if top in COMPLAINT_LOOKALIKES and COMPLAINT in close:
         return CloseCall(COMPLAINT, button(top))

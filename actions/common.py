@@ -13,7 +13,7 @@ from bot.config import settings
 from bot.identity import LINK_REQUIRED, UNLINKED, Identity, identity_from_metadata
 from bot.replies import Reply, sign_in_needed
 from bot.store import UnknownAccount
-from bot.topics import COMPLAINT, close_call
+from bot.topics import COMPLAINT, HANDOFF, close_call
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ def utter_article(dispatcher: CollectingDispatcher, response: str) -> None:
 
 
 EXPLAIN_CHARGE = "action_explain_charge"
+HANDOFF_ACTION = "action_handoff"
 
 
 class AnswerAction(Action, ABC):
@@ -55,7 +56,8 @@ class AnswerAction(Action, ABC):
     When the classifier found a topic customers blur with this one nearly as likely
     (bot.topics.close_call), the answer is followed by a button for it; when a charge
     complaint was nearly as likely as this lookup, the complaint is answered instead
-    (`action_explain_charge`, which then offers this lookup).
+    (`action_explain_charge`, which then offers this lookup); when a person was asked for
+    nearly as likely, the conversation goes to one (`action_handoff`).
     """
 
     @abstractmethod
@@ -72,6 +74,8 @@ class AnswerAction(Action, ABC):
         call = close_call(tracker.latest_message, intent)
         if call.answer == COMPLAINT and self.name() != EXPLAIN_CHARGE:
             return [FollowupAction(EXPLAIN_CHARGE)]
+        if call.answer == HANDOFF:
+            return [FollowupAction(HANDOFF_ACTION)]
         events = self.answer(dispatcher, tracker, domain)
         also = call.also()
         linking = any(m.get("custom") == LINK_REQUIRED for m in dispatcher.messages)  # the chat asks for the account next

@@ -1,9 +1,9 @@
 """Hand the conversation to a person: open a support case and pause the assistant.
 
 The case, the business hours and what the customer is told live in
-`handoff/`; this action only reads the conversation Rasa sent and returns
-`ConversationPaused`, so the customer's next messages go to the agent
-(channels/turns.py) until the case closes (channels/handoff.py resumes it).
+`handoff/`; this action reads the conversation Rasa sent, opens (or joins) the
+case there and returns `ConversationPaused`, so the customer's next messages go to the agent
+(channels/turns.py) until the case closes (channels/staff_relay.py resumes it).
 """
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import EXPLAIN_CHARGE, channel_address, identity
+from actions.common import EXPLAIN_CHARGE, HANDOFF_ACTION, channel_address, identity
+from bot.topics import HANDOFF, close_call
 from channels.guard import DISPLAY_KEY
-from channels.limits import ANONYMOUS_CASES
 from handoff.cases import REASON_OF_INTENT, Line, open_case_of
 from handoff.intake import TOO_MANY_ANONYMOUS, UNAVAILABLE, hand_over
 from handoff.models import Author
+from stores.rate_limits import ANONYMOUS_CASES
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +64,15 @@ def complaint(tracker: Tracker) -> str | None:
 
 class ActionHandoff(Action):
     def name(self) -> str:
-        return "action_handoff"
+        return HANDOFF_ACTION
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         who = identity(tracker)
         # Not get_intent_of_latest_message(): it skips `nlu_fallback` for the runner-up.
-        reason = REASON_OF_INTENT.get((tracker.latest_message.get("intent") or {}).get("name") or "", "asked")
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        # A person asked for beside another topic (bot.topics.close_call) was asked for.
+        asked = close_call(tracker.latest_message, intent).answer == HANDOFF
+        reason = "asked" if asked else REASON_OF_INTENT.get(intent, "asked")
         lines = transcript(tracker)
         if reason == "not_understood":
             description = unanswered(lines)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import hmac
-import os
 
 from rasa_sdk.endpoint import create_app
 from sanic import Request, response
+
+from bot.config import ConfigError, settings
 
 TOKEN_HEADER = "X-Prepago-Action-Token"
 
@@ -38,8 +39,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=5055)
     args = parser.parse_args()
-    app(os.environ.get("PREPAGO_ACTION_TOKEN", "")).run(
-        os.environ.get("SANIC_HOST", "127.0.0.1"), args.port, workers=1, access_log=False)
+    try:  # the action server never starts open
+        config = settings()
+        config.require("action_token")
+    except ConfigError as exc:
+        raise SystemExit(f"Configuración: {exc}") from None
+    app(config.action_token or "").run(config.sanic_host, args.port, workers=1, access_log=False)
 
 
 if __name__ == "__main__":

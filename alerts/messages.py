@@ -7,13 +7,13 @@ only with a template, so an alert on WhatsApp is sent as its Content SID
 """
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Optional, Union
 from zoneinfo import ZoneInfo
 
+from bot.config import settings
 from bot import formatting as fmt
 
 KINDS = ("low_balance", "recharge_failed", "card_expiring")
@@ -56,7 +56,7 @@ TEMPLATE_VARIABLES = {
 
 def template(kind: str, v: dict) -> Optional[tuple[str, dict]]:
     """(Content SID, {"1": …, "2": …}) for WhatsApp, or None if no template is configured."""
-    sid = os.environ.get(f"PREPAGO_WA_TEMPLATE_{kind.upper()}")
+    sid = getattr(settings(), f"wa_template_{kind}")
     if not sid:
         return None
     return sid, {str(i): str(v[name]) for i, name in enumerate(TEMPLATE_VARIABLES[kind], 1)}
@@ -85,7 +85,7 @@ def parse_threshold(text: str) -> Union[Decimal, str]:
 
 def quiet_hours() -> tuple[int, int]:
     """(start, end) minutes of the day when no alert is sent; `PREPAGO_ALERT_QUIET_HOURS`, e.g. "22:00-08:00"."""
-    text = os.environ.get("PREPAGO_ALERT_QUIET_HOURS") or DEFAULT_QUIET
+    text = settings().alert_quiet_hours
     match = re.fullmatch(r"(\d{1,2}):(\d\d)-(\d{1,2}):(\d\d)", text.strip())
     if not match:
         raise ValueError(f"PREPAGO_ALERT_QUIET_HOURS={text!r}: usa HH:MM-HH:MM, por ejemplo 22:00-08:00")

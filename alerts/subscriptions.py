@@ -13,16 +13,21 @@ from bot.db import session_scope
 from bot.models import LedgerEntry, RechargeFailure, utcnow
 from bot.store import get_account
 
-CHANNEL_NAMES = {"prepago_socketio": "este chat", "whatsapp": "WhatsApp", "telegram": "Telegram",
-                 "messenger": "Messenger"}
+# The channels that can carry an alert; the web chat shows it at the customer's next visit.
+PUSH_CHANNELS = ("prepago_socketio", "whatsapp", "telegram", "messenger")
 NO_PUSH = ("Por este canal no puedo enviarte avisos. Actívalos desde WhatsApp, Telegram, Messenger o el chat "
            "de tu Administrador de Ooma Office.")
+
+
+def _channel(channel: str) -> str:
+    """The channel as the customer reads it: «este chat» for the web chat they are in."""
+    return "este chat" if channel == "prepago_socketio" else fmt.CHANNEL_LABELS.get(channel, channel)
 
 
 def subscribe(account: str, channel: str, channel_user: str, threshold: Decimal,
               engine: Optional[Engine] = None) -> str:
     """Create or change the customer's alerts on this channel; returns the confirmation."""
-    if channel not in CHANNEL_NAMES:
+    if channel not in PUSH_CHANNELS:
         return NO_PUSH
     with session_scope(engine) as session:
         holder = get_account(session, account)
@@ -38,7 +43,7 @@ def subscribe(account: str, channel: str, channel_user: str, threshold: Decimal,
                                           after_failure_id=last_failure, created_at=utcnow()))
         else:
             found.threshold, found.armed, found.after_entry_id = threshold, armed, last_entry
-        where = CHANNEL_NAMES[channel] if channel != "prepago_socketio" else "este chat, la próxima vez que lo abras"
+        where = _channel(channel) + (", la próxima vez que lo abras" if channel == "prepago_socketio" else "")
         text = (f"Listo: te aviso por {where} cuando tu saldo baje de {fmt.money(threshold)}, si falla la recarga "
                 "automática o si tu tarjeta está por vencer.")
         if not armed:
@@ -54,7 +59,7 @@ def describe(account: str, engine: Optional[Engine] = None) -> str:
         if not subs:
             return ("No tienes avisos activos. Si quieres, escribe «avísame cuando mi saldo baje de $150» y te "
                     "aviso antes de que se acabe tu saldo.")
-        lines = [f"• Por {CHANNEL_NAMES.get(s.channel, s.channel)}: cuando tu saldo baje de {fmt.money(s.threshold)}, "
+        lines = [f"• Por {_channel(s.channel)}: cuando tu saldo baje de {fmt.money(s.threshold)}, "
                  "si falla la recarga automática y si tu tarjeta está por vencer." for s in subs]
         return "Estos son tus avisos:\n" + "\n".join(lines) + "\nPara quitarlos escribe «ya no me avises»."
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from alerts import messages
 from alerts.models import AlertOutbox, AlertState, AlertStatus, AlertSubscription
 from bot import formatting as fmt
+from bot.config import BUSINESS_TIMEZONE
 from bot.db import dialect_insert, session_scope
 from bot.models import Account, Card, LedgerEntry, RechargeFailure, utcnow
 
@@ -110,7 +111,7 @@ def _failures(session, subs, mark: dict, now: datetime) -> None:
 
 def _cards(session, subs, mark: dict, now: datetime) -> None:
     """Once a day: cards of subscribed accounts that expire within 30 days (once per card)."""
-    today = now.astimezone(ZoneInfo("America/Mexico_City")).date().isoformat()
+    today = now.astimezone(ZoneInfo(BUSINESS_TIMEZONE)).date().isoformat()
     if mark.get("cards") == today:
         return
     mark["cards"] = today

@@ -1,9 +1,9 @@
 """The alert worker: scan for what deserves an alert, claim due alerts, send them, record the outcome.
 
-`make run` starts one; more can run beside it (`python -m alerts.worker`):
-claims never overlap (alerts/outbox.py). The channels' own senders deliver
-(the same classes that answer the webhooks, built from the same environment
-variables), each with its provider's rules: a template on WhatsApp, Meta's
+`make run` starts one; more can run beside it (`python -m tools.alert_worker`,
+which builds the senders and passes them in): claims never overlap
+(alerts/outbox.py). The channels' own senders deliver (the same classes that
+answer the webhooks, built from the same settings), each with its provider's rules: a template on WhatsApp, Meta's
 ACCOUNT_UPDATE tag on Messenger, Telegram's flood control respected. A row
 is marked sent only after the provider accepted it; if the worker dies
 between accepting and marking, that one alert can go twice (no provider
@@ -14,11 +14,8 @@ anything else, so a sent alert is never claimed and sent again.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
-import signal
 from datetime import timedelta
 from typing import Optional
 
@@ -32,27 +29,14 @@ logger = logging.getLogger(__name__)
 TELEGRAM_PER_SECOND = 25  # Telegram allows about 30 messages a second to different chats
 
 
-def senders() -> dict:
-    """The messaging channels, configured exactly as Rasa configures them (credentials.yml's variables)."""
-    from channels.messenger import SecureMessengerInput
-    from channels.telegram import SecureTelegramInput
-    from channels.whatsapp import TwilioWhatsAppInput
-
-    env = os.environ.get
-    return {
-        "whatsapp": TwilioWhatsAppInput.from_credentials({
-            "account_sid": env("TWILIO_ACCOUNT_SID"), "auth_token": env("TWILIO_AUTH_TOKEN"),
-            "whatsapp_number": env("TWILIO_WHATSAPP_NUMBER")}),
-        "telegram": SecureTelegramInput.from_credentials({"access_token": env("TELEGRAM_BOT_TOKEN")}),
-        "messenger": SecureMessengerInput.from_credentials({"page-access-token": env("MESSENGER_PAGE_ACCESS_TOKEN")}),
-    }
-
-
 class Worker:
-    def __init__(self, batch: int = 50, concurrency: int = 8, lease: timedelta = outbox.LEASE,
+    """`senders` maps a channel name to its configured sender (an object with
+    `send_alert`); an alert for a channel without one is given up."""
+
+    def __init__(self, senders: dict, batch: int = 50, concurrency: int = 8, lease: timedelta = outbox.LEASE,
                  hold_after_claim: float = 0.0) -> None:
         self.batch, self.lease, self.hold = batch, lease, hold_after_claim
-        self.senders = senders()
+        self.senders = senders
         self.telegram = AsyncLimiter(TELEGRAM_PER_SECOND, 1)
         self.slots = asyncio.Semaphore(concurrency)
         self.stopping = asyncio.Event()
@@ -79,7 +63,7 @@ class Worker:
         """Hand the alert to its provider; what to record: (outbox function, its extra arguments…)."""
         async with self.slots:
             sender = self.senders.get(alert.channel)
-            if sender is None or not _configured(alert.channel):
+            if sender is None:
                 return outbox.give_up, f"el canal {alert.channel} no está configurado"
             try:
                 if alert.channel == "telegram":
@@ -129,38 +113,3 @@ class Worker:
                     await asyncio.wait_for(stop.wait(), idle)
                 except asyncio.TimeoutError:
                     pass
-
-
-def _configured(channel: str) -> bool:
-    required = {"whatsapp": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_NUMBER"),
-                "telegram": ("TELEGRAM_BOT_TOKEN",), "messenger": ("MESSENGER_PAGE_ACCESS_TOKEN",)}[channel]
-    return all(os.environ.get(name) for name in required)
-
-
-def main() -> None:
-    from bot.db import default_engine
-    from tools.cli import load_env_file
-    import migrations
-
-    load_env_file()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(description="Avisos de saldo: revisa la base de cuentas y envía los avisos")
-    parser.add_argument("--idle", type=float, default=float(os.environ.get("PREPAGO_ALERTS_IDLE_SECONDS", "1")),
-                        help="seconds between rounds when there is nothing to send")
-    args = parser.parse_args()
-    migrations.upgrade(default_engine())
-    worker = Worker(lease=timedelta(seconds=float(os.environ.get("PREPAGO_ALERTS_LEASE_SECONDS", "60"))),
-                    hold_after_claim=float(os.environ.get("PREPAGO_ALERTS_HOLD_AFTER_CLAIM", "0")))
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await worker.run(args.idle, stop)
-
-    asyncio.run(serve())
-
-
-if __name__ == "__main__":
-    main()

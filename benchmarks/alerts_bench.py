@@ -1,6 +1,6 @@
 """Proactive alerts: how many one worker delivers per second, and how long after the charge they go.
 
-One worker process (`python -m alerts.worker`) against the recording
+One worker process (`python -m tools.alert_worker`) against the recording
 stand-in of Twilio's API (the real Twilio SDK sends each WhatsApp template
 over HTTP), on SQLite and on PostgreSQL. (Telegram is held to 25 a second
 by design: its own flood limit.) `n` subscriptions cross their threshold with one
@@ -46,7 +46,7 @@ def _run(url: str, engine, providers_base: str, n: int) -> dict:
            "TWILIO_AUTH_TOKEN": secrets.token_hex(16), "TWILIO_WHATSAPP_NUMBER": "+14155238886",
            "PREPAGO_TWILIO_API_BASE": providers_base, "PREPAGO_ALERT_QUIET_HOURS": "00:00-00:00",
            "PREPAGO_WA_TEMPLATE_LOW_BALANCE": "HX" + "1" * 32}
-    worker = subprocess.Popen([sys.executable, "-m", "alerts.worker", "--idle", "0.2"], cwd=PROJECT_ROOT, env=env,
+    worker = subprocess.Popen([sys.executable, "-m", "tools.alert_worker", "--idle", "0.2"], cwd=PROJECT_ROOT, env=env,
                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(3)  # the worker's start-up (it imports the channels' SDKs)

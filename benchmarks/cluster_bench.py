@@ -18,6 +18,8 @@ import secrets
 import shutil
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from benchmarks.load import customer_address, run_load
 from benchmarks.speed_bench import FAQ_TEXT, LOOKUP_TEXT, TURNS_PER_CONVERSATION, free_port
 from benchmarks.stats import peak_rss_mib
@@ -114,19 +116,26 @@ def event_loop(model: Path, work: Path, database_url: str, redis_url: str, secon
     return out
 
 
-def cluster(model: Path, work: Path, seconds: float = 30.0, concurrencies: tuple[int, ...] = (8, 32, 128),
-            replica_counts: tuple[int, ...] = (1, 2)) -> dict:
-    from sqlalchemy.engine import make_url
-
+def bench_services(database: str):
+    """(PostgreSQL URL of a fresh `database`, Redis URL) for a cluster benchmark, or why it is skipped."""
     pg = os.environ.get("PREPAGO_BENCH_POSTGRES_URL") or os.environ.get("PREPAGO_TEST_POSTGRES_URL")
     redis_url = os.environ.get("PREPAGO_BENCH_REDIS_URL") or os.environ.get("PREPAGO_TEST_REDIS_URL")
     if not pg or not redis_url:
         return {"skipped": "set PREPAGO_TEST_POSTGRES_URL and PREPAGO_TEST_REDIS_URL (as .ci/run does)"}
-    database_url = make_url(pg).set(database="prepago_bench").render_as_string(hide_password=False)
+    database_url = make_url(pg).set(database=database).render_as_string(hide_password=False)
     problem = check_services(database_url, redis_url)
     if problem:
         return {"skipped": problem}
     drop_database(database_url)
+    return database_url, redis_url
+
+
+def cluster(model: Path, work: Path, seconds: float = 30.0, concurrencies: tuple[int, ...] = (8, 32, 128),
+            replica_counts: tuple[int, ...] = (1, 2)) -> dict:
+    services = bench_services("prepago_bench")
+    if isinstance(services, dict):
+        return services
+    database_url, redis_url = services
     runs = [measure_cluster(model, work / f"r{n}", n, database_url, redis_url, concurrencies, seconds)
             for n in replica_counts]
     result = {"runs": runs, "event_loop": event_loop(model, work, database_url, redis_url, seconds)}

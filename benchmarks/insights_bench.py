@@ -29,7 +29,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationPaus
 from benchmarks.speed_bench import free_port
 from benchmarks.stats import peak_rss_mib, summary_ms
 from bot.config import PROJECT_ROOT
-from insights.ingest import REPORT_ZONE, ingest
+from insights.ingest import ingest
+from insights.models import REPORT_ZONE
 from insights.metrics import report
 from insights.unanswered import groups
 import migrations
@@ -63,6 +64,17 @@ def _turns(channel: str) -> dict[str, list[dict]]:
     }
 
 
+def _stored(sender: str, turn: list[dict], at: float) -> Iterator[dict]:
+    """The tracker store's rows of one turn's events, 20 ms apart after `at`."""
+    for event in turn:
+        at += 0.02
+        data = dict(event, timestamp=at)
+        yield {"sender_id": sender, "type_name": data["event"], "timestamp": at,
+               "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
+               "action_name": data.get("name") if data["event"] == "action" else None,
+               "data": json.dumps(data)}
+
+
 def _rows(total: int, days: int, start: datetime, seed: int = 7) -> Iterator[dict]:
     """`total` events over `days` days, in conversations of 2-8 messages."""
     rng = random.Random(seed)
@@ -78,13 +90,9 @@ def _rows(total: int, days: int, start: datetime, seed: int = 7) -> Iterator[dic
                 text = rng.choice(MISSES)
                 turn = [_user(text, "nlu_fallback", 0.7, channel,
                               [("nlu_fallback", 0.7), ("refine_query", 0.28), ("out_of_scope", 0.2)])] + turn[1:]
-            for event in turn:
-                at += 0.02
-                data = dict(event, timestamp=at)
-                yield {"sender_id": sender, "type_name": data["event"], "timestamp": at,
-                       "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
-                       "action_name": data.get("name") if data["event"] == "action" else None,
-                       "data": json.dumps(data)}
+            for row in _stored(sender, turn, at):
+                at = row["timestamp"]
+                yield row
                 produced += 1
                 if produced >= total:
                     return
@@ -222,13 +230,9 @@ def _miss_rows(misses: int, days: int, start: datetime, seed: int = 11) -> Itera
                 turn = [_user(miss_text(rng), "nlu_fallback", 0.7, channel,
                               [("nlu_fallback", 0.7), ("refine_query", 0.28), ("out_of_scope", 0.2)])] + turn[1:]
                 written += 1
-            for event in turn:
-                at += 0.02
-                data = dict(event, timestamp=at)
-                yield {"sender_id": sender, "type_name": data["event"], "timestamp": at,
-                       "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
-                       "action_name": data.get("name") if data["event"] == "action" else None,
-                       "data": json.dumps(data)}
+            for row in _stored(sender, turn, at):
+                at = row["timestamp"]
+                yield row
             at += rng.randint(5, 120)
             if written >= misses:
                 return
@@ -246,7 +250,7 @@ def _console(urls: tuple[str, str], work: Path) -> tuple[subprocess.Popen, str, 
     port = free_port()
     env = {**os.environ, "PREPAGO_DATABASE_URL": urls[1], "PREPAGO_TRACKER_DB_URL": urls[0]}
     log = open(work / f"console-{port}.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "handoff.console", "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "tools.console", "--port", str(port),
                                 "--rasa-url", "http://127.0.0.1:9"], cwd=PROJECT_ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

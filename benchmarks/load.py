@@ -21,7 +21,7 @@ RequestFactory = Callable[[int, int], tuple[str, dict, dict]]
 def customer_address(user: int) -> dict:
     """The X-Forwarded-For of virtual customer `user`: one address each (198.18.0.0/15, the benchmarking range).
 
-    Budgets are per client address (channels/limits.py), as in production where each
+    Budgets are per client address (stores/rate_limits.py), as in production where each
     customer has their own; the generator on loopback stands where our proxy stands
     (PREPAGO_TRUSTED_PROXIES=127.0.0.1), so the assistant believes the header.
     """

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT
-from tools.nlu_eval import (DEV_SET, EVAL_SETS, TEST_SET, TRAIN_DATA, RasaNLU, cross_validate, folds,  # noqa: F401
+from training.evaluation import (DEV_SET, EVAL_SETS, TEST_SET, TRAIN_DATA, RasaNLU, cross_validate, folds,  # noqa: F401
                             load_examples, score)
 
 # The baseline's grid, searched on the same repeated CV splits every system is scored on.

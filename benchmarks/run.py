@@ -163,7 +163,7 @@ def markdown(results: dict) -> str:
                   "| --- | --- | --- | --- | --- |"]
         for name, r in st.items():
             if isinstance(r, str):
-                lines.append(f"| {name} | {r} | | | |")
+                lines.append(_skipped([name, r], 5))
                 continue
             cells = [f"{r[k]['p50_ms']} / {r[k]['p95_ms']}" for k in ("balance", "last_20_for_extension", "month_summary")]
             lines.append(f"| {name} | {r['rows']:,} | " + " | ".join(cells) + " |")
@@ -195,7 +195,7 @@ def markdown(results: dict) -> str:
                   "| --- | --- | --- | --- | --- | --- |"]
         for name, r in al.items():
             if isinstance(r, str):
-                lines.append(f"| {name} | {r} | | | | |")
+                lines.append(_skipped([name, r], 6))
                 continue
             lines.append(f"| {name} | {r['alerts']} | {r['sent']} | {r['failed']} | {r['alerts_per_second']} | "
                          f"{r['charge_to_send']['p50_ms']} / {r['charge_to_send']['p95_ms']} |")
@@ -209,7 +209,7 @@ def markdown(results: dict) -> str:
                   "30-day figures p50/p95 (ms) | unanswered groups p50/p95 (ms) |", "| --- | --- | --- | --- | --- | --- | --- |"]
         for name, r in ins.items():
             if isinstance(r, str):
-                lines.append(f"| {name} | {r} | | | | | |")
+                lines.append(_skipped([name, r], 7))
                 continue
             lines.append(f"| {name} | {r['events']:,} | {r['messages_summarised']:,} | {r['first_ingest_s']} | "
                          f"{r['incremental_ingest_ms']} | {r['metrics_30_days']['p50_ms']} / {r['metrics_30_days']['p95_ms']} | "
@@ -252,6 +252,11 @@ def cluster_markdown(c: dict | None) -> list[str]:
     return lines + [""]
 
 
+def _skipped(cells: list[str], width: int) -> str:
+    """The row of a part that did not run: its label, why, and empty cells up to `width` columns."""
+    return "| " + " | ".join(cells + [""] * (width - len(cells))) + " |"
+
+
 def unanswered_markdown(u: dict | None) -> list[str]:
     if not u:
         return []
@@ -265,7 +270,7 @@ def unanswered_markdown(u: dict | None) -> list[str]:
     for size, by_database in u.items():
         for name, r in by_database.items():
             if isinstance(r, str):
-                lines.append(f"| {int(size):,} | {name} | {r} | | | | | | | |")
+                lines.append(_skipped([f"{int(size):,}", name, r], 10))
                 continue
             lines.append(f"| {r['unanswered']:,} | {name} | {r['distinct_texts']:,} | {r['groups']:,} | "
                          f"{r['first_ingest_s']} | {r['incremental_ingest_ms']} | {r['first_page']['p50_ms']} / "

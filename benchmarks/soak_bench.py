@@ -25,14 +25,14 @@ from typing import Optional
 
 import aiohttp
 
-from benchmarks.cluster_bench import load_runs
+from benchmarks.cluster_bench import bench_services, load_runs
 from benchmarks.load import customer_address
 from benchmarks.speed_bench import FAQ_TEXT, LOOKUP_TEXT, TURNS_PER_CONVERSATION, free_port
 from benchmarks.stats import percentile
 from bot.config import settings
 from bot.identity import issue_token
 from stores.tracker_store import CACHED_CONVERSATIONS
-from tools.cluster import ClusterPorts, check_services, drop_database, running_cluster
+from tools.cluster import ClusterPorts, running_cluster
 from tools.serve import supervised
 
 CUSTOMERS = 64
@@ -115,17 +115,10 @@ async def open_loop(url: str, rate: float, seconds: float) -> dict:
 
 def soak(model: Path, work: Path, seconds: float = 1800.0, capacity_seconds: float = 30.0,
          share: float = 0.5, sample_every: Optional[float] = None) -> dict:
-    from sqlalchemy.engine import make_url
-
-    pg = os.environ.get("PREPAGO_BENCH_POSTGRES_URL") or os.environ.get("PREPAGO_TEST_POSTGRES_URL")
-    redis_url = os.environ.get("PREPAGO_BENCH_REDIS_URL") or os.environ.get("PREPAGO_TEST_REDIS_URL")
-    if not pg or not redis_url:
-        return {"skipped": "set PREPAGO_TEST_POSTGRES_URL and PREPAGO_TEST_REDIS_URL (as .ci/run does)"}
-    database_url = make_url(pg).set(database="prepago_soak").render_as_string(hide_password=False)
-    problem = check_services(database_url, redis_url)
-    if problem:
-        return {"skipped": problem}
-    drop_database(database_url)
+    services = bench_services("prepago_soak")
+    if isinstance(services, dict):
+        return services
+    database_url, redis_url = services
     sample_every = sample_every or max(1.0, seconds / 180)
     ports = ClusterPorts(lb=free_port(), actions_lb=free_port(), web=None, console=None,
                          replicas=[free_port(), free_port()], actions=[free_port()])

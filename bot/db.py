@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,9 +51,6 @@ def default_engine() -> Engine:
 
 def dialect_insert(session: Session):
     """`insert()` with ON CONFLICT support for the session's database (PostgreSQL or SQLite)."""
-    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 

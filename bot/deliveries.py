@@ -13,7 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
 from bot.db import dialect_insert, session_scope
-from bot.models import Delivery, utcnow
+from bot.models import HandledMessage, utcnow
 
 KEEP = timedelta(days=2)  # providers stop retrying long before this
 
@@ -24,11 +24,11 @@ def first_delivery(channel: str, message_id: str, now: Optional[datetime] = None
     now = now or utcnow()
     with session_scope(engine) as session:
         inserted = session.execute(
-            dialect_insert(session)(Delivery)
+            dialect_insert(session)(HandledMessage)
             .values(channel=channel, message_id=message_id[:128], received_at=now)
             .on_conflict_do_nothing()
         ).rowcount
         # Forget ids older than any retry (an index range that is empty almost always).
-        session.execute(delete(Delivery).where(Delivery.received_at < now - KEEP)
+        session.execute(delete(HandledMessage).where(HandledMessage.received_at < now - KEEP)
                         .execution_options(synchronize_session=False))
         return bool(inserted)

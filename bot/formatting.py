@@ -8,6 +8,14 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 LOCALE = "es_MX"
+# What staff and customers call each channel (Rasa's input channel names as keys).
+CHANNEL_LABELS = {
+    "prepago_socketio": "Chat web",
+    "prepago": "API",
+    "whatsapp": "WhatsApp",
+    "telegram": "Telegram",
+    "messenger": "Messenger",
+}
 
 
 def money(amount: Decimal) -> str:

@@ -8,8 +8,7 @@ for a deployment) closes that: any other Host gets 421.
 """
 from __future__ import annotations
 
-import os
-from typing import Iterable, Optional
+from typing import Iterable
 
 from aiohttp import web
 
@@ -17,10 +16,10 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 NOT_ALLOWED = "Host no permitido."
 
 
-def allowed_hosts(port: int, names_env: Optional[str] = None) -> frozenset[str]:
+def allowed_hosts(port: int, names: str = "") -> frozenset[str]:
     """This machine's names on `port`, plus the comma-separated names in the environment variable
-    `names_env` (as the browser sends them: «soporte.empresa.mx» or «soporte.empresa.mx:8443»)."""
-    extra = (os.environ.get(names_env) or "").split(",") if names_env else []
+    `names`, comma-separated (as the browser sends them: «soporte.empresa.mx» or «soporte.empresa.mx:8443»)."""
+    extra = names.split(",")
     return frozenset([f"{host}:{port}" for host in LOCAL_HOSTS] + [n.strip().lower() for n in extra if n.strip()])
 
 

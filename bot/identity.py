@@ -42,7 +42,7 @@ class Identity:
     error: Optional[AuthError] = None  # why there is no account
     subject: Optional[str] = None  # messaging identity, e.g. "whatsapp:+5215512345678"
     expires: Optional[int] = None  # the token's expiry (Unix seconds), when there is a token
-    client: Optional[str] = None  # the web client's address as the channel saw it (its budgets: channels/limits.py)
+    client: Optional[str] = None  # the web client's address as the channel saw it (its budgets: stores/rate_limits.py)
     role: Optional[str] = None  # the signed-in user's role on the account (token claim "role"), e.g. "billing"
 
     def expired(self) -> bool:

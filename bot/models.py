@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
+from bot.config import BUSINESS_TIMEZONE
+
 Base = declarative_base()
 
 CENT = Decimal("0.01")
@@ -80,7 +82,7 @@ class Account(Base):
     id = Column(Integer, primary_key=True)
     number = Column(String(20), nullable=False, unique=True)
     company = Column(String(120), nullable=False)
-    timezone = Column(String(64), nullable=False, default="America/Mexico_City")
+    timezone = Column(String(64), nullable=False, default=BUSINESS_TIMEZONE)
     # Kept equal to the sum of the ledger by `store.record_entry`, in the same transaction.
     balance = Column(Money, nullable=False, default=Decimal("0.00"))
     # Verification PIN for linking a messaging identity: salted scrypt hash, never the PIN.
@@ -221,7 +223,7 @@ class StepUp(Base):
     resume = Column(Text, nullable=True)
 
 
-class Delivery(Base):
+class HandledMessage(Base):
     """A provider's message id already handled: providers retry webhooks, and a
     retried «desvincular» or PIN must not run twice."""
 

@@ -52,11 +52,14 @@ def sign_in_needed(error: Optional[AuthError]) -> Reply:
     )
 
 
-def card_text(account: Account) -> str:
+def card_label(account: Account) -> Optional[str]:
+    """«Visa terminada en 4242 (vence 08/2028)», the one way a card is named to customers and staff."""
     card = account.card
-    if card is None:
-        return "no tienes una tarjeta registrada"
-    return f"{card.brand} terminada en {card.last4} (vence {card.exp_month:02d}/{card.exp_year})"
+    return f"{card.brand} terminada en {card.last4} (vence {card.exp_month:02d}/{card.exp_year})" if card else None
+
+
+def card_text(account: Account) -> str:
+    return card_label(account) or "no tienes una tarjeta registrada"
 
 
 def _auto_recharge_text(account: Account) -> str:
@@ -107,22 +110,60 @@ class _Page:
         return [movement_line(m, self.zone, self.today) for m in self.movements]
 
 
+def _filters(session, account, extension: Optional[str], period_text: Optional[str], today: date):
+    """(extension, period) the customer named, or the Reply that says why one cannot be used."""
+    ext, problem = _extension_filter(account, extension)
+    if problem:
+        return problem
+    period, problem = _period_filter(period_text, today, session, account)
+    return problem or (ext, period)
+
+
 def _load_page(account_number: str, *, extension: Optional[str], period_text: Optional[str], offset: int,
                kinds: Optional[tuple[EntryKind, ...]], now: Optional[datetime], engine: Optional[Engine]):
     """One page of movements with the filters applied, or the Reply that says why a filter cannot be."""
     with session_scope(engine) as session:
         account = get_account(session, account_number)
         zone, today = ZoneInfo(account.timezone), today_in(account.timezone, now)
-        ext, problem = _extension_filter(account, extension)
-        if problem:
-            return problem
-        period, problem = _period_filter(period_text, today, session, account)
-        if problem:
-            return problem
+        filters = _filters(session, account, extension, period_text, today)
+        if isinstance(filters, Reply):
+            return filters
+        ext, period = filters
         start, end = period.utc_bounds(account.timezone) if period else (None, None)
         page, has_more = movements(session, account, start=start, end=end, extension=ext, kinds=kinds,
                                    limit=PAGE_SIZE, offset=offset)
         return _Page(zone, today, page, has_more, _scope_text(ext, period), period)
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """What a paged list of movements calls itself when it is empty or continues."""
+
+    kinds: Optional[tuple[EntryKind, ...]]
+    no_more: str
+    nothing: str
+    more: str
+
+
+ACTIVITY_LIST = _Listing(None, "Ya no hay más movimientos", "No encontré movimientos", "Más movimientos")
+DEPOSIT_LIST = _Listing(FUNDING, "Ya no hay más depósitos ni recargas", "No encontré depósitos ni recargas automáticas",
+                    "Más depósitos y recargas")
+
+
+def _first_page(listing: _Listing, account_number: str, *, extension: Optional[str], period_text: Optional[str],
+                offset: int, now: Optional[datetime], engine: Optional[Engine]):
+    """The first page to be introduced by its caller, or the whole Reply: a filter refused, nothing
+    found, or a later page (which only continues the list)."""
+    page = _load_page(account_number, extension=extension, period_text=period_text, offset=offset,
+                      kinds=listing.kinds, now=now, engine=engine)
+    if isinstance(page, Reply):
+        return page
+    if not page.movements:
+        return Reply(f"{listing.no_more}{page.scope}." if offset else
+                     f"{listing.nothing}{page.scope}.{_just_started(page.period, page.today)}")
+    if offset:
+        return _paged(Reply("\n".join([f"{listing.more}{page.scope}:"] + page.lines())), page.has_more, offset)
+    return page
 
 
 def activity(
@@ -135,15 +176,11 @@ def activity(
     engine: Optional[Engine] = None,
 ) -> Reply:
     """Movements newest first, filtered by extension and period, one page at a time."""
-    page = _load_page(account_number, extension=extension, period_text=period_text, offset=offset, kinds=None,
-                      now=now, engine=engine)
+    page = _first_page(ACTIVITY_LIST, account_number, extension=extension, period_text=period_text, offset=offset,
+                       now=now, engine=engine)
     if isinstance(page, Reply):
         return page
-    if not page.movements:
-        return Reply(f"Ya no hay más movimientos{page.scope}." if offset else
-                     f"No encontré movimientos{page.scope}.{_just_started(page.period, page.today)}")
-    heading = (f"Tus movimientos{page.scope}, del más reciente al más antiguo:" if offset == 0
-               else f"Más movimientos{page.scope}:")
+    heading = f"Tus movimientos{page.scope}, del más reciente al más antiguo:"
     return _paged(Reply("\n".join([heading] + page.lines())), page.has_more, offset)
 
 
@@ -164,15 +201,10 @@ def deposits(
     engine: Optional[Engine] = None,
 ) -> Reply:
     """Deposits and automatic recharges only, newest first; the first page answers "when was the last"."""
-    page = _load_page(account_number, extension=None, period_text=period_text, offset=offset, kinds=FUNDING,
-                      now=now, engine=engine)
+    page = _first_page(DEPOSIT_LIST, account_number, extension=None, period_text=period_text, offset=offset,
+                       now=now, engine=engine)
     if isinstance(page, Reply):
         return page
-    if not page.movements:
-        return Reply(f"Ya no hay más depósitos ni recargas{page.scope}." if offset else
-                     f"No encontré depósitos ni recargas automáticas{page.scope}.{_just_started(page.period, page.today)}")
-    if offset:
-        return _paged(Reply("\n".join([f"Más depósitos y recargas{page.scope}:"] + page.lines())), page.has_more, offset)
     last = page.movements[0]
     what = "Tu última recarga automática" if last.kind == EntryKind.AUTO_RECHARGE else "Tu último depósito"
     when = fmt.day_and_time(last.occurred_at.astimezone(page.zone), page.today)
@@ -193,12 +225,10 @@ def spending(
     with session_scope(engine) as session:
         account = get_account(session, account_number)
         today = today_in(account.timezone, now)
-        ext, problem = _extension_filter(account, extension)
-        if problem:
-            return problem
-        period, problem = _period_filter(period_text, today, session, account)
-        if problem:
-            return problem
+        filters = _filters(session, account, extension, period_text, today)
+        if isinstance(filters, Reply):
+            return filters
+        ext, period = filters
         period = period or _recent(today)
         start, end = period.utc_bounds(account.timezone)
         rows = spending_by_extension(session, account, start=start, end=end)

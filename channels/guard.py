@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 from bot.config import settings
-from channels.limits import client_key
+from stores.rate_limits import client_key
 from bot.identity import UNLINKED, Identity, channel_conversation_id, conversation_id, identity_metadata, verify_token
 
 MAX_MESSAGE_CHARS = 2000
@@ -56,7 +56,7 @@ class Binding:
 
     @property
     def client(self) -> str:
-        """Whose budget a message spends (channels/limits.py): address, plus the account when verified."""
+        """Whose budget a message spends (stores/rate_limits.py): address, plus the account when verified."""
         return client_key(self.identity.client or "?", self.account)
 
     def metadata(self) -> dict[str, Any]:

@@ -19,11 +19,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from alerts.messages import texts
 from bot import deliveries, linking
 from bot.identity import LINK_REQUIRED, STEP_UP_REQUIRED
 from channels.guard import DISPLAY_KEY, bind_messaging, screen_text
-from channels.limits import MESSAGES, TOO_FAST
 from channels.turns import run_turn
+from stores.rate_limits import MESSAGES, TOO_FAST
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,12 @@ class MessagingInput(InputChannel):
     """Base of the messaging channels; `channel_key` names the provider."""
 
     channel_key = "messaging"
+
+    @classmethod
+    def name(cls) -> str:
+        """Rasa's name for the channel (its webhook path and `input_channel`): the provider's key."""
+        return cls.channel_key
+
     # The running channels by key: a lock found on one channel alerts the
     # account holder on the channels their account is linked to.
     live: dict[str, "MessagingInput"] = {}
@@ -83,14 +90,12 @@ class MessagingInput(InputChannel):
         raise NotImplementedError
 
     async def send_as_agent(self, reply_to: Any, text: str) -> None:
-        """A support agent's message (channels/handoff.py); a provider with rules for
+        """A support agent's message (channels/staff_relay.py); a provider with rules for
         human replies overrides it (Messenger's HUMAN_AGENT tag)."""
         await self.send(reply_to, [{"text": text}])
 
     async def send_alert(self, user_id: str, kind: str, variables: dict) -> None:
         """A proactive alert (alerts/worker.py); providers with rules for them override it."""
-        from alerts.messages import texts
-
         await self.send(self.chat_of(user_id), [{"text": texts(kind, variables)}])
 
     async def acknowledge(self, inbound: Inbound) -> None:

@@ -12,13 +12,14 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import os
 from typing import Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from alerts.messages import texts
+from bot.config import settings
 from channels.messaging import Inbound, Malformed, MessagingInput, buttons_of, plain_text
 
 logger = logging.getLogger(__name__)
@@ -29,14 +30,10 @@ class SecureMessengerInput(MessagingInput):
     channel_key = "messenger"
 
     @classmethod
-    def name(cls) -> str:
-        return "messenger"
-
-    @classmethod
     def from_credentials(cls, credentials: Optional[dict]) -> "SecureMessengerInput":
         c = credentials or {}
         return cls(c.get("page-access-token") or "", c.get("secret") or "", c.get("verify") or "",
-                   os.environ.get("PREPAGO_GRAPH_API_BASE") or None)
+                   settings().graph_api_base)
 
     def __init__(self, page_access_token: str, app_secret: str, verify_token: str,
                  api_base: Optional[str] = None) -> None:
@@ -46,7 +43,7 @@ class SecureMessengerInput(MessagingInput):
 
     def client(self):
         if self._client is None:
-            from fbmessenger import MessengerClient
+            from fbmessenger import MessengerClient  # fbmessenger: paid only by a process that sends on Messenger
 
             self._client = MessengerClient(self.page_access_token, api_version=GRAPH_VERSION)
             if self.api_base:  # tests point the real SDK at a local recording server
@@ -81,8 +78,6 @@ class SecureMessengerInput(MessagingInput):
         await self._tagged(psid, text, "HUMAN_AGENT")  # a person's reply, up to 7 days after the customer wrote
 
     async def send_alert(self, psid: str, kind: str, variables: dict) -> None:
-        from alerts.messages import texts
-
         await self._tagged(psid, texts(kind, variables), "ACCOUNT_UPDATE")  # a change to the customer's account
 
     def extra_routes(self, hook: Blueprint) -> None:

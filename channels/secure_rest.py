@@ -3,7 +3,7 @@
 Body: {"session": "<client conversation key>", "message": "<text>",
        "message_id": "<optional client id of this message>"}.
 With a message id, sending the same message again (after a timeout or a
-502) returns the same answer instead of a second one (channels/replay.py).
+502) returns the same answer instead of a second one (tools/exactly_once.py).
 Header: `Authorization: Bearer <customer JWT>` (optional: without it the
 assistant answers the FAQ and explains how to sign in).
 Unlike Rasa's RestInput, the client never chooses the conversation id.
@@ -18,12 +18,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.guard import BadRequest, bind, message_key, screen_text
-from channels.limits import TOO_FAST, allow_message, client_address
+from stores.rate_limits import TOO_FAST, allow_message, client_address
 from channels.turns import run_turn
 
 
 def request_client(request: Request) -> str:
-    """The client's address (channels/limits.py decides whom to believe).
+    """The client's address (stores/rate_limits.py decides whom to believe).
 
     Every X-Forwarded-For line counts: HAProxy adds its own line after any the
     client wrote, and reading only the first would believe the client's.

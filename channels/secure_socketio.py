@@ -32,10 +32,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
+from alerts.outbox import for_visit
 from channels.guard import AGENT_KEY, DISPLAY_KEY, MESSAGE_ID_KEY, BadRequest, bind, message_key, screen_text
-from channels.limits import TOO_FAST, allow_message
 from channels.secure_rest import request_client
 from channels.turns import run_turn
+from stores.rate_limits import TOO_FAST, allow_message
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def history_of(events, limit: int = HISTORY_LIMIT) -> list[dict]:
 
 class SecureSocketIOInput(InputChannel):
     # The running server, so a support agent's reply can be emitted into a
-    # conversation's room (channels/handoff.py); any replica's emit reaches it.
+    # conversation's room (channels/staff_relay.py); any replica's emit reaches it.
     live: Optional[AsyncServer] = None
 
     @classmethod
@@ -170,8 +171,6 @@ class SecureSocketIOInput(InputChannel):
 
     @staticmethod
     async def _alerts_for(account: str) -> list[str]:
-        from alerts.outbox import for_visit
-
         try:
             return await asyncio.to_thread(for_visit, account)
         except Exception:  # noqa: BLE001 - an alert is never worth a failed connection; it stays waiting

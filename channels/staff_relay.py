@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import os
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -31,23 +30,25 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.config import settings
+from bot.formatting import CHANNEL_LABELS
 from channels.guard import AGENT_KEY
 from channels.messaging import MessagingInput
 from channels.secure_rest import bearer_token
 from channels.secure_socketio import SecureSocketIOInput
-from handoff import cases
+from handoff import relay
 from handoff.models import Author, Delivery
 
 logger = logging.getLogger(__name__)
 WIDGET = "prepago_socketio"
 
 
-def shown_text(message: cases.Outgoing) -> str:
+def shown_text(message: relay.Outgoing) -> str:
     """How an agent's message reads on a channel without names on bubbles."""
     return f"{message.agent_name} (Soporte): {message.text}" if message.author == Author.AGENT else message.text
 
 
-class HandoffRelayInput(InputChannel):
+class StaffRelayInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         return "handoff"
@@ -57,7 +58,7 @@ class HandoffRelayInput(InputChannel):
 
         @hook.route("/deliver", methods=["POST"])
         async def deliver(request: Request) -> HTTPResponse:
-            expected = os.environ.get("RASA_API_TOKEN") or ""
+            expected = settings().rasa_api_token or ""
             given = bearer_token(request) or ""
             if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
                 return response.json({"error": "no autorizado"}, status=401)
@@ -65,7 +66,7 @@ class HandoffRelayInput(InputChannel):
             case_id = body.get("case")
             if not isinstance(case_id, int):
                 return response.json({"error": "falta el número de caso"}, status=400)
-            route = await asyncio.to_thread(cases.pending, case_id)
+            route = await asyncio.to_thread(relay.pending, case_id)
             if route is None:
                 return response.json({"error": "no existe ese caso"}, status=404)
             states = await self._relay(request.app.ctx.agent, route)
@@ -73,7 +74,7 @@ class HandoffRelayInput(InputChannel):
 
         return hook
 
-    async def _relay(self, agent, route: cases.Route) -> dict[str, str]:
+    async def _relay(self, agent, route: relay.Route) -> dict[str, str]:
         async with agent.lock_store.lock(route.conversation_id):
             tracker = await agent.processor.get_tracker(route.conversation_id)
             for message in route.messages:
@@ -92,12 +93,12 @@ class HandoffRelayInput(InputChannel):
         states: dict[str, str] = {}
         for message in route.messages:
             delivery, note = await self._push(route, message)
-            await asyncio.to_thread(cases.mark, [message.id], delivery, note)
+            await asyncio.to_thread(relay.mark, [message.id], delivery, note)
             states[str(message.id)] = delivery.value
         return states
 
     @staticmethod
-    async def _push(route: cases.Route, message: cases.Outgoing) -> tuple[Delivery, Optional[str]]:
+    async def _push(route: relay.Route, message: relay.Outgoing) -> tuple[Delivery, Optional[str]]:
         if route.channel == WIDGET:
             sio = SecureSocketIOInput.live
             if sio is None:
@@ -116,5 +117,5 @@ class HandoffRelayInput(InputChannel):
             await target.send_as_agent(target.chat_of(route.channel_user), shown_text(message))
         except Exception as exc:  # noqa: BLE001 - kept pending, retried, then shown to the agent as failed
             logger.warning("handoff message %s on %s failed: %s", message.id, route.channel, exc)
-            return Delivery.PENDING, f"{cases.CHANNELS.get(route.channel, route.channel)} no lo aceptó: {exc}"[:200]
+            return Delivery.PENDING, f"{CHANNEL_LABELS.get(route.channel, route.channel)} no lo aceptó: {exc}"[:200]
         return Delivery.SENT, None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Optional
 
 from sanic import response
@@ -19,6 +18,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from alerts.messages import PermanentFailure, template
+from bot.config import settings
 from channels.messaging import Inbound, Malformed, MessagingInput, buttons_of, plain_text
 
 logger = logging.getLogger(__name__)
@@ -29,14 +30,10 @@ class TwilioWhatsAppInput(MessagingInput):
     channel_key = "whatsapp"
 
     @classmethod
-    def name(cls) -> str:
-        return "whatsapp"
-
-    @classmethod
     def from_credentials(cls, credentials: Optional[dict]) -> "TwilioWhatsAppInput":
         c = credentials or {}
         return cls(c.get("account_sid") or "", c.get("auth_token") or "", c.get("whatsapp_number") or "",
-                   c.get("webhook_url") or "", os.environ.get("PREPAGO_TWILIO_API_BASE") or None)
+                   c.get("webhook_url") or "", settings().twilio_api_base)
 
     def __init__(self, account_sid: str, auth_token: str, whatsapp_number: str, webhook_url: str = "",
                  api_base: Optional[str] = None) -> None:
@@ -46,6 +43,7 @@ class TwilioWhatsAppInput(MessagingInput):
 
     def client(self):
         if self._client is None:
+            # twilio's client: paid only by a process that sends on WhatsApp
             from twilio.http.async_http_client import AsyncTwilioHttpClient
             from twilio.rest import Client
 
@@ -77,8 +75,6 @@ class TwilioWhatsAppInput(MessagingInput):
     async def send_alert(self, user_id: str, kind: str, variables: dict) -> None:
         # The business starts this conversation, so WhatsApp requires an approved template
         # (Content SID and its variables), inside or outside the 24-hour window; never a body.
-        from alerts.messages import PermanentFailure, template
-
         approved = template(kind, variables)
         if approved is None:
             raise PermanentFailure(f"falta la plantilla aprobada de WhatsApp (PREPAGO_WA_TEMPLATE_{kind.upper()})")

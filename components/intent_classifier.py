@@ -24,6 +24,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional, Text
 
+import numpy as np
+import skops.io as sio
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -36,6 +41,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.language import concepts, fold
+from components import sentence_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +65,6 @@ class IntentModel:
     """One TF-IDF vectorizer per view, stacked, then logistic regression."""
 
     def __init__(self, config: Dict[str, Any]):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-
         every = {
             "words": TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\w+|[?¿]"),
             "chars": TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True),
@@ -76,12 +79,6 @@ class IntentModel:
         )
 
     def _matrix(self, views: List[Dict[str, str]], fit: bool = False):
-        from scipy.sparse import hstack
-
-        from scipy.sparse import csr_matrix
-
-        from components import sentence_encoder
-
         blocks = []
         for name, vectorizer in self.vectorizers.items():
             column = [v[name] for v in views]
@@ -123,8 +120,6 @@ class CompiledIntentModel:
     """
 
     def __init__(self, model: IntentModel):
-        import numpy as np
-
         coef, offset = model.classifier.coef_, 0
         self.views = []
         for name, vectorizer in model.vectorizers.items():
@@ -140,10 +135,6 @@ class CompiledIntentModel:
         self.labels = [str(label) for label in model.classifier.classes_]
 
     def probabilities(self, views: List[Dict[str, str]]):
-        import numpy as np
-
-        from components import sentence_encoder
-
         dense = sentence_encoder.encode([v[SENTENCE] for v in views]) @ self.sentence if self.sentence is not None else None
         rows = []
         for i, view in enumerate(views):
@@ -221,16 +212,12 @@ class PrepagoIntentClassifier(IntentClassifier, GraphComponent):
         return messages
 
     def persist(self) -> None:
-        import skops.io as sio
-
         with self._model_storage.write_to(self._resource) as directory:
             sio.dump(self.model.state(), directory / MODEL_FILE)
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "PrepagoIntentClassifier":
-        import skops.io as sio
-
         try:
             with model_storage.read_from(resource) as directory:
                 path = directory / MODEL_FILE

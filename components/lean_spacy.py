@@ -28,7 +28,7 @@ from rasa.shared.exceptions import InvalidConfigException
 class SpacyNLP(spacy_utils.SpacyNLP):
     @staticmethod
     def load_model(spacy_model_name: Text) -> SpacyModel:
-        import spacy
+        import spacy  # imported when a pipeline loads it, not by every module that names this class
 
         try:
             # `exclude` does not even build the parts we skip.

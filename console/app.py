@@ -1,7 +1,7 @@
 """The staff console: a live queue of support cases, the transcript, the account, a reply box.
 
 An aiohttp server of its own (`make run` starts it on port 8090; `python -m
-handoff.console`), apart from the customer-facing servers:
+console.app`), apart from the customer-facing servers:
 
 - staff sign in with their own accounts (handoff/staff.py); the session
   cookie is `HttpOnly`, `SameSite=Strict` (and `Secure` behind HTTPS,
@@ -13,7 +13,7 @@ handoff.console`), apart from the customer-facing servers:
   the cases' version in the account store, so it works with any number of
   Rasa replicas and consoles;
 - after storing an agent's message it asks the Rasa process to relay it
-  (channels/handoff.py); a failed relay is retried here every few seconds.
+  (channels/staff_relay.py); a failed relay is retried here every few seconds.
 All text reaches the page through `textContent` (web/console/console.js).
 """
 from __future__ import annotations
@@ -23,17 +23,18 @@ import contextlib
 import html
 import json
 import logging
-import os
 import secrets
 from typing import Optional
 
 import aiohttp
 from aiohttp import web
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, settings
 from bot.hosts import allowed_hosts, host_guard
-from channels.limits import RateLimit
-from handoff import cases, staff
+from console.web import add_files, refusal, security_headers
+from stores.rate_limits import RateLimit
+from handoff import cases, staff, views
+from handoff.relay import cases_to_relay
 
 logger = logging.getLogger(__name__)
 
@@ -43,23 +44,17 @@ LOGIN_CSRF_COOKIE = "prepago_login_csrf"
 WATCH_SECONDS = 0.5  # how often the live queue looks for changes while someone watches
 RETRY_SECONDS = 5.0
 HEARTBEAT_SECONDS = 15.0
-LOGINS = RateLimit("console-logins", int(os.environ.get("PREPAGO_CONSOLE_LOGINS_PER_MINUTE", "20")))
-STATIC = {
-    "/common.js": (WEB / "common.js", "application/javascript"),
-    "/console.js": (WEB / "console.js", "application/javascript"),
-    "/console.css": (WEB / "console.css", "text/css"),
-}
+LOGINS = RateLimit("console-logins", settings().console_logins_per_minute)
+FILES = {f"/{name}": WEB / name for name in ("common.js", "console.js", "console.css")}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 NOT_SIGNED_IN = "Tu sesión terminó: vuelve a iniciar sesión."
 BAD_CSRF = "La solicitud no vino de la consola (token CSRF inválido). Recarga la página."
-BAD_INPUT = "La solicitud trae datos inválidos (caracteres que no son texto o números fuera de rango)."
-FAILED = "Algo falló de nuestro lado: inténtalo de nuevo en un momento."
 MAX_CASE_ID = 2 ** 63 - 1  # the largest id a database column holds; anything above is no case
 
 
 def _secure_cookie() -> bool:
-    return os.environ.get("PREPAGO_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes")
+    return settings().console_secure_cookie
 
 
 LIVE_STATUS = '<p class="cs-live" id="live" role="status">Conectando…</p>'
@@ -91,13 +86,6 @@ def _refuse(kind, message: str):
     return kind(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
 
 
-def _refusal(request: web.Request, kind, message: str):
-    """An error in the form its caller reads: JSON for the page's API, text for a form post."""
-    if request.path.startswith("/api/"):
-        return _refuse(kind, message)
-    return kind(text=message, content_type="text/plain")
-
-
 async def staff_page(request: web.Request, file: str, live: bool = False) -> web.Response:
     """A page for signed-in staff only; anyone else goes to the sign-in form."""
     signed = await current(request)
@@ -119,7 +107,7 @@ async def require_staff(request: web.Request, change: bool = False) -> staff.Sta
 
 
 class Relay:
-    """Asks the Rasa process to deliver a case's pending messages (channels/handoff.py)."""
+    """Asks the Rasa process to deliver a case's pending messages (channels/staff_relay.py)."""
 
     def __init__(self, rasa_url: str) -> None:
         self.url = f"{rasa_url.rstrip('/')}/webhooks/handoff/deliver"
@@ -130,7 +118,7 @@ class Relay:
             self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
         try:
             async with self.http.post(self.url, json={"case": case_id},
-                                      headers={"Authorization": f"Bearer {os.environ.get('RASA_API_TOKEN', '')}"}) as r:
+                                      headers={"Authorization": f"Bearer {settings().rasa_api_token or ''}"}) as r:
                 if r.status != 200:
                     logger.warning("relay of case %s answered %s", case_id, r.status)
                 return r.status == 200
@@ -156,7 +144,7 @@ class Watchers:
             if not self.queues:
                 continue
             try:
-                version = await asyncio.to_thread(cases.version)
+                version = await asyncio.to_thread(views.version)
             except Exception:  # noqa: BLE001 - a database blip must not end the live queue
                 logger.exception("reading the cases' version failed")
                 continue
@@ -167,34 +155,12 @@ class Watchers:
 
 
 def make_app(rasa_url: str, desk=None, sections=(), port: Optional[int] = None) -> web.Application:
-    """The console; each of `sections` adds its pages (e.g. insights.web.add_routes).
+    """The console; each of `sections` adds its pages (e.g. console.insights.add_routes).
 
     With `port`, it answers only this machine's names on it and those in PREPAGO_CONSOLE_HOSTS
     (bot/hosts.py): a rebound page on another name cannot sign in, or lock staff out."""
     relay = Relay(rasa_url)
     watchers = Watchers()
-
-    @web.middleware
-    async def security_headers(request: web.Request, handler):
-        # Every answer, an error too, leaves here with the headers and, when it fails, a Spanish message.
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
-        except (UnicodeError, OverflowError):
-            # A form that is not UTF-8, a lone surrogate the database cannot store, a date or number out of range.
-            response = _refusal(request, web.HTTPBadRequest, BAD_INPUT)
-        except Exception:  # noqa: BLE001 - the cause goes to the log, never to the page
-            logger.exception("console request %s %s failed", request.method, request.path)
-            response = _refusal(request, web.HTTPInternalServerError, FAILED)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        # Not no-referrer: with it, browsers send `Origin: null` on form posts and the origin check cannot work.
-        response.headers["Referrer-Policy"] = "same-origin"
-        if isinstance(response, web.HTTPException) and response.status >= 400 and not response.text:
-            response.text = "Solicitud inválida."
-        return response
 
     # --- pages ---------------------------------------------------------------
     async def login_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
@@ -228,7 +194,7 @@ def make_app(rasa_url: str, desk=None, sections=(), port: Optional[int] = None) 
         if signed is not None:
             # A cross-site form must not sign the agent out: without the session's token, nothing changes.
             if not same_origin(request) or not staff.same_token(form.get("csrf"), signed[1]):
-                raise _refusal(request, web.HTTPForbidden, BAD_CSRF)
+                raise refusal(request, web.HTTPForbidden, BAD_CSRF)
             await asyncio.to_thread(staff.sign_out, request.cookies.get(SESSION_COOKIE))
         response = web.HTTPSeeOther("/login")
         response.del_cookie(SESSION_COOKIE, path="/")
@@ -237,14 +203,10 @@ def make_app(rasa_url: str, desk=None, sections=(), port: Optional[int] = None) 
     async def index(request: web.Request) -> web.Response:
         return await staff_page(request, "index.html", live=True)
 
-    async def static(request: web.Request) -> web.Response:
-        path, content_type = STATIC[request.path]
-        return web.Response(body=path.read_bytes(), content_type=content_type, charset="utf-8")
-
     # --- the API the page uses ---------------------------------------------------
     async def list_cases(request: web.Request) -> web.Response:
         await require_staff(request)
-        return web.json_response({"cases": await asyncio.to_thread(cases.queue)},
+        return web.json_response({"cases": await asyncio.to_thread(views.queue)},
                                  headers={"Cache-Control": "no-store"})
 
     def case_id_of(request: web.Request) -> int:
@@ -258,7 +220,7 @@ def make_app(rasa_url: str, desk=None, sections=(), port: Optional[int] = None) 
 
     async def show_case(request: web.Request) -> web.Response:
         await require_staff(request)
-        found = await asyncio.to_thread(cases.detail, case_id_of(request))
+        found = await asyncio.to_thread(views.detail, case_id_of(request))
         if found is None:
             return web.json_response({"error": "Ese caso no existe."}, status=404)
         return web.json_response(found, headers={"Cache-Control": "no-store"})
@@ -282,7 +244,7 @@ def make_app(rasa_url: str, desk=None, sections=(), port: Optional[int] = None) 
         except cases.CaseError as exc:
             return web.json_response({"error": str(exc)}, status=409)
         await relay(case_id)
-        return web.json_response(await asyncio.to_thread(cases.detail, case_id))
+        return web.json_response(await asyncio.to_thread(views.detail, case_id))
 
     async def events(request: web.Request) -> web.StreamResponse:
         await require_staff(request)
@@ -311,7 +273,7 @@ def make_app(rasa_url: str, desk=None, sections=(), port: Optional[int] = None) 
         while True:
             await asyncio.sleep(RETRY_SECONDS)
             try:
-                for case_id in await asyncio.to_thread(cases.cases_to_relay):
+                for case_id in await asyncio.to_thread(cases_to_relay):
                     await relay(case_id)
             except Exception:  # noqa: BLE001 - keep retrying; the messages stay pending
                 logger.exception("retrying relays failed")
@@ -338,14 +300,15 @@ def make_app(rasa_url: str, desk=None, sections=(), port: Optional[int] = None) 
         if desk is not None:
             await desk.close()
 
-    guards = [host_guard(allowed_hosts(port, "PREPAGO_CONSOLE_HOSTS"))] if port else []
-    app = web.Application(middlewares=[security_headers, *guards], client_max_size=64 * 1024)
+    guards = [host_guard(allowed_hosts(port, settings().console_hosts))] if port else []
+    # Not no-referrer: with it, browsers send `Origin: null` on form posts and the origin check cannot work.
+    app = web.Application(middlewares=[security_headers(CSP, referrer="same-origin"), *guards],
+                          client_max_size=64 * 1024)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
     app.router.add_get("/", index)
-    for route in STATIC:
-        app.router.add_get(route, static)
+    add_files(app, FILES)
     app.router.add_get("/api/cases", list_cases)
     app.router.add_get(r"/api/cases/{case}", show_case)
     app.router.add_post(r"/api/cases/{case}/{action:take|reply|close}", change)
@@ -358,31 +321,3 @@ def make_app(rasa_url: str, desk=None, sections=(), port: Optional[int] = None) 
     app.on_startup.append(start_background)
     app.on_cleanup.append(stop_background)
     return app
-
-
-def main() -> None:
-    import argparse
-
-    from bot.db import default_engine
-    from handoff.desks import configured_desk
-    from insights.web import add_routes as insights_pages
-    from training.web import add_routes as model_pages
-    from tools.cli import load_env_file
-    import migrations
-
-    load_env_file()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(description="Consola de Soporte: casos, transcripción y respuestas")
-    parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
-    args = parser.parse_args()
-    migrations.upgrade(default_engine())
-    app = make_app(args.rasa_url, configured_desk(), sections=[insights_pages, model_pages],
-                   port=args.port)
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
-
-
-if __name__ == "__main__":
-    main()
-

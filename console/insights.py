@@ -1,6 +1,6 @@
 """The insights page of the staff console: charts, the unanswered questions, labelling.
 
-Same sign-in and CSRF rules as the rest of the console (handoff/console.py).
+Same sign-in and CSRF rules as the rest of the console (console/app.py).
 Figures come from `insight_turns`, brought up to date (incrementally) when the
 console starts (the first run also groups the unanswered messages stored before
 the groups existed) and before each answer, at most every few seconds. The
@@ -14,27 +14,27 @@ import functools
 import json
 import logging
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
+import yaml
 from aiohttp import web
 
-from bot.config import PROJECT_ROOT
+from bot.config import BUSINESS_TIMEZONE, PROJECT_ROOT
 from bot.periods import today_in
 from bot.privacy import redact
 from bot.topics import INTENT_TITLES
-from handoff.console import require_staff, staff_page
+from console.app import require_staff, staff_page
+from console.web import add_files
 from insights import metrics, unanswered
 from insights.ingest import events, ingest
 from insights.source import tracker_engine
+from payments.audit import summary
 
 logger = logging.getLogger(__name__)
 WEB = PROJECT_ROOT / "web"
-STATIC = {
-    "/insights.js": (WEB / "console" / "insights.js", "application/javascript"),
-    "/vendor/chart.umd.min.js": (WEB / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js",
-                                 "application/javascript"),
-}
+FILES = {"/insights.js": WEB / "console" / "insights.js",
+         "/vendor/chart.umd.min.js": WEB / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"}
 FRESH_SECONDS = 5.0
 MAX_DAYS = 366
 MAX_OFFSET = 1_000_000
@@ -43,15 +43,12 @@ MAX_OFFSET = 1_000_000
 @functools.lru_cache(maxsize=1)
 def _intents() -> frozenset[str]:
     """The assistant's intents, read once: a label must be one of them."""
-    import yaml
-
     return frozenset(yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"])
 
 
 def _range(request: web.Request) -> tuple[date, date]:
     try:
-        until = date.fromisoformat(request.query["until"]) if request.query.get("until") else today_in(
-            "America/Mexico_City")
+        until = date.fromisoformat(request.query["until"]) if request.query.get("until") else today_in(BUSINESS_TIMEZONE)
         since = date.fromisoformat(request.query["since"]) if request.query.get("since") else until - timedelta(29)
     except ValueError:
         raise web.HTTPBadRequest(text='{"error": "Fechas inválidas: usa AAAA-MM-DD."}', content_type="application/json")
@@ -110,10 +107,6 @@ def _transcript(sender_id: str) -> list[dict]:
 
 def _self_service(since: date, until: date) -> dict:
     """Payments done from the chat (payments/): operations, success rate and declines per day."""
-    from datetime import datetime, timezone
-
-    from payments.audit import summary
-
     midnight = datetime.min.time()
     return summary(datetime.combine(since, midnight, timezone.utc),
                    datetime.combine(until + timedelta(days=1), midnight, timezone.utc))
@@ -124,12 +117,6 @@ def add_routes(app: web.Application) -> None:
 
     async def insights_page(request: web.Request) -> web.Response:
         return await staff_page(request, "insights.html")
-
-    async def static(request: web.Request) -> web.Response:
-        path, content_type = STATIC[request.path]
-        if not path.exists():
-            raise web.HTTPServiceUnavailable(text=f"Falta {path.name}: ejecuta `make run`.")
-        return web.Response(body=path.read_bytes(), content_type=content_type, charset="utf-8")
 
     async def figures(request: web.Request) -> web.Response:
         await require_staff(request)
@@ -198,8 +185,7 @@ def add_routes(app: web.Application) -> None:
     app.on_startup.append(catch_up)
     app.on_cleanup.append(stop_catching_up)
     app.router.add_get("/insights", insights_page)
-    for route in STATIC:
-        app.router.add_get(route, static)
+    add_files(app, FILES)
     app.router.add_get("/api/insights", figures)
     app.router.add_get("/api/insights.csv", figures_csv)
     app.router.add_get("/api/insights/unanswered", missed)

@@ -29,20 +29,21 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.config import PROJECT_ROOT
+from bot.config import BUSINESS_TIMEZONE, PROJECT_ROOT, settings
 from bot.formatting import day_and_time
-from handoff.console import require_staff
+from console.app import require_staff
+from console.web import add_files
 from training.registry import STATUS_NAMES, Registry, etag_of
 
 TOKEN_HEADER = "X-Prepago-Model-Token"
-STATIC = {"/models.js": (PROJECT_ROOT / "web" / "console" / "models.js", "application/javascript")}
+FILES = {"/models.js": PROJECT_ROOT / "web" / "console" / "models.js"}
 SHOWN_VERSIONS = 8
 
 
 def _when(iso: Optional[str]) -> Optional[str]:
     if not iso:
         return None
-    return day_and_time(datetime.fromisoformat(iso).astimezone(ZoneInfo("America/Mexico_City")))
+    return day_and_time(datetime.fromisoformat(iso).astimezone(ZoneInfo(BUSINESS_TIMEZONE)))
 
 
 def _public(version: dict) -> dict:
@@ -61,7 +62,7 @@ def add_routes(app: web.Application, registry: Optional[Registry] = None) -> Non
     running: dict[str, subprocess.Popen] = {}
 
     async def live_model(request: web.Request) -> web.StreamResponse:
-        expected = os.environ.get("RASA_API_TOKEN", "")
+        expected = settings().rasa_api_token or ""
         given = request.headers.get(TOKEN_HEADER, "")
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             raise web.HTTPUnauthorized(text="Falta el token del servidor de modelos.")
@@ -113,12 +114,7 @@ def add_routes(app: web.Application, registry: Optional[Registry] = None) -> Non
         registry.set_job(state="running", stage="iniciando", pid=running["job"].pid, by=who.display_name)
         return web.json_response({"started": True}, status=202)
 
-    async def static(request: web.Request) -> web.Response:
-        path, content_type = STATIC[request.path]
-        return web.Response(body=path.read_bytes(), content_type=content_type, charset="utf-8")
-
     app.router.add_get("/models/live", live_model)
     app.router.add_get("/api/models", models)
     app.router.add_post("/api/models/retrain", retrain)
-    for route in STATIC:
-        app.router.add_get(route, static)
+    add_files(app, FILES)

@@ -9,22 +9,16 @@ channel is gone is kept and reported, never lost.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Optional
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot import formatting as fmt
 from bot.db import session_scope
-from bot.models import EntryKind, utcnow
+from bot.models import utcnow
 from bot.privacy import hide_cards
-from bot.replies import movement_line
-from bot.store import UnknownAccount, get_account, movements
-from handoff import hours
 from handoff.models import Author, CaseMessage, CaseStatus, Delivery, StaffUser, SupportCase
-from payments.audit import describe as describe_operation, operations_in
 
 # Why the assistant handed the conversation over (stored as the key, shown as the label).
 REASONS = {
@@ -36,22 +30,7 @@ REASONS = {
 # «sí» reaches a person only as the answer to the offer after a charge explanation (data/rules.yml).
 REASON_OF_INTENT = {"human_handoff": "asked", "report_charge_problem": "money", "affirm": "money",
                     "nlu_fallback": "not_understood"}
-CHANNELS = {
-    "prepago_socketio": "Chat web",
-    "prepago": "API",
-    "whatsapp": "WhatsApp",
-    "telegram": "Telegram",
-    "messenger": "Messenger",
-}
-STATUSES = {CaseStatus.WAITING: "En espera", CaseStatus.WITH_AGENT: "Con un agente", CaseStatus.CLOSED: "Cerrado"}
-DELIVERIES = {
-    Delivery.PENDING: "Enviando…",
-    Delivery.SENT: "Entregado al canal",
-    Delivery.STORED: "Guardado en la conversación: lo verá al volver al chat",
-    Delivery.FAILED: "No se pudo entregar",
-}
 MAX_AGENT_CHARS = 2000
-MAX_ATTEMPTS = 5
 TRANSCRIPT_LIMIT = 60
 
 NOTED = ("Gracias, ya lo anoté en tu caso. La persona de Soporte que lo tome te escribirá aquí mismo; "
@@ -232,210 +211,3 @@ def close(case_id: int, staff_id: Optional[int], now: Optional[datetime] = None,
         _to_customer(case, Author.SYSTEM,
                      f"{agent.name} cerró la conversación con Soporte. Si necesitas algo más, aquí sigo: "
                      "soy el asistente de tu Cuenta de Prepago.", now, agent)
-
-
-# --- relaying (the Rasa process's side) -------------------------------------------------
-
-@dataclass(frozen=True)
-class Outgoing:
-    id: int
-    author: Author
-    agent_name: Optional[str]
-    text: str
-    attempts: int  # relays tried before; a retried message is already in the conversation
-
-
-@dataclass(frozen=True)
-class Route:
-    """Where a case's messages go, and whether the assistant resumes after them."""
-
-    conversation_id: str
-    channel: str
-    channel_user: Optional[str]
-    closed: bool
-    messages: tuple[Outgoing, ...]
-
-
-def pending(case_id: int, engine: Optional[Engine] = None) -> Optional[Route]:
-    with session_scope(engine) as session:
-        case = session.get(SupportCase, case_id)
-        if case is None:
-            return None
-        rows = session.execute(
-            select(CaseMessage).where(CaseMessage.case_id == case_id, CaseMessage.delivery == Delivery.PENDING)
-            .order_by(CaseMessage.id)
-        ).scalars().all()
-        return Route(case.conversation_id, case.channel, case.channel_user, case.status == CaseStatus.CLOSED,
-                     tuple(Outgoing(m.id, m.author, m.agent_name, m.text, m.attempts) for m in rows))
-
-
-def mark(message_ids: list[int], delivery: Delivery, note: Optional[str] = None, now: Optional[datetime] = None,
-         engine: Optional[Engine] = None) -> None:
-    """Record what the channel did with messages; a failure is final after MAX_ATTEMPTS tries."""
-    if not message_ids:
-        return
-    now = now or utcnow()
-    with session_scope(engine) as session:
-        rows = session.execute(select(CaseMessage).where(CaseMessage.id.in_(message_ids))
-                               .with_for_update()).scalars().all()
-        for message in rows:
-            message.attempts += 1
-            message.delivery_note = note[:200] if note else None
-            if delivery == Delivery.PENDING and message.attempts >= MAX_ATTEMPTS:
-                message.delivery = Delivery.FAILED
-            else:
-                message.delivery = delivery
-            if delivery in (Delivery.SENT, Delivery.STORED):
-                message.delivered_at = now
-        if rows:
-            session.execute(update(SupportCase).where(SupportCase.id == rows[0].case_id).values(updated_at=now))
-
-
-def cases_to_relay(older_than: timedelta = timedelta(seconds=10), now: Optional[datetime] = None,
-                   engine: Optional[Engine] = None) -> list[int]:
-    """Cases with messages still pending a while after they were written: their relay failed."""
-    cutoff = (now or utcnow()) - older_than
-    with session_scope(engine) as session:
-        return list(session.execute(
-            select(CaseMessage.case_id).where(CaseMessage.delivery == Delivery.PENDING, CaseMessage.at < cutoff)
-            .distinct()).scalars())
-
-
-# --- a helpdesk's copy (handoff/desks) ------------------------------------------------
-
-@dataclass(frozen=True)
-class NewCase:
-    id: int
-    title: str  # «Caso #12 · WhatsApp · cuenta 100100»
-    summary: str  # reason, description and transcript, as one note for the helpdesk's agent
-
-
-def desk_backlog(engine: Optional[Engine] = None) -> tuple[list[NewCase], list[tuple[int, str, str]]]:
-    """Open cases not yet in the helpdesk, and customer messages (id, desk ref, text) not yet copied."""
-    with session_scope(engine) as session:
-        fresh = session.execute(select(SupportCase).where(SupportCase.desk_ref.is_(None),
-                                                          SupportCase.status != CaseStatus.CLOSED)
-                                .order_by(SupportCase.id).limit(50)).scalars().all()
-        new = []
-        for case in fresh:
-            who = f"cuenta {case.account}" if case.account else "sin sesión"
-            lines = [f"Motivo: {REASONS.get(case.reason, case.reason)}",
-                     f"Descripción: {redact(case.description) if case.description else '(aún no la da)'}", "",
-                     "Conversación con el asistente:"]
-            lines += [f"{'Cliente' if m.author == Author.CUSTOMER else 'Asistente'}: "
-                      f"{redact(m.text) if m.author == Author.CUSTOMER else m.text}"
-                      for m in case.messages if m.author in (Author.CUSTOMER, Author.BOT)]
-            new.append(NewCase(case.id, f"Caso #{case.id} · {CHANNELS.get(case.channel, case.channel)} · {who}",
-                               "\n".join(lines)))
-        rows = session.execute(
-            select(CaseMessage.id, SupportCase.desk_ref, CaseMessage.text)
-            .join(SupportCase, CaseMessage.case_id == SupportCase.id)
-            .where(SupportCase.desk_ref.is_not(None), CaseMessage.author == Author.CUSTOMER,
-                   CaseMessage.synced.is_(False))
-            .order_by(CaseMessage.id).limit(200)).all()
-        return new, [(i, ref, redact(text)) for i, ref, text in rows]
-
-
-def set_desk_ref(case_id: int, ref: str, engine: Optional[Engine] = None) -> None:
-    """The helpdesk has the case: its messages so far went in the opening note."""
-    with session_scope(engine) as session:
-        session.execute(update(SupportCase).where(SupportCase.id == case_id).values(desk_ref=ref))
-        session.execute(update(CaseMessage).where(CaseMessage.case_id == case_id).values(synced=True))
-
-
-def mark_synced(message_ids: list[int], engine: Optional[Engine] = None) -> None:
-    with session_scope(engine) as session:
-        session.execute(update(CaseMessage).where(CaseMessage.id.in_(message_ids)).values(synced=True))
-
-
-def case_for_desk(ref: str, engine: Optional[Engine] = None) -> Optional[int]:
-    with session_scope(engine) as session:
-        return session.execute(select(SupportCase.id).where(SupportCase.desk_ref == ref)).scalar()
-
-
-# --- what the console shows -------------------------------------------------------------
-
-def version(engine: Optional[Engine] = None) -> str:
-    """Changes whenever any case or message changes: the live queue's cue to refresh."""
-    with session_scope(engine) as session:
-        latest, count = session.execute(select(func.max(SupportCase.updated_at), func.count(SupportCase.id))).one()
-        return f"{latest.isoformat() if latest else '-'}/{count}"
-
-
-def _summary(case: SupportCase) -> dict:
-    return {
-        "id": case.id,
-        "status": case.status.value,
-        "status_label": STATUSES[case.status],
-        "channel": CHANNELS.get(case.channel, case.channel),
-        "account": case.account or "sin sesión",
-        "reason": REASONS.get(case.reason, case.reason),
-        "description": redact(case.description) if case.description else None,
-        "agent": case.agent.display_name if case.agent else _desk_agent(case),
-        "opened_at": case.opened_at.isoformat(),
-        "opened": fmt.day_and_time(case.opened_at.astimezone(ZoneInfo(hours.DEFAULT_TIMEZONE))),
-    }
-
-
-def _desk_agent(case: SupportCase) -> Optional[str]:
-    """A helpdesk agent has no console account: their name is on their messages."""
-    if case.status == CaseStatus.WAITING:
-        return None
-    return next((m.agent_name for m in case.messages if m.author == Author.AGENT and m.agent_name), None)
-
-
-def queue(engine: Optional[Engine] = None) -> list[dict]:
-    """Open cases: waiting ones first, newest first; then those with an agent."""
-    with session_scope(engine) as session:
-        rows = session.execute(
-            select(SupportCase).where(SupportCase.status != CaseStatus.CLOSED)
-            .order_by(SupportCase.opened_at.desc()).limit(200)
-        ).scalars().all()
-        return [_summary(case) for case in sorted(rows, key=lambda c: c.status != CaseStatus.WAITING)]
-
-
-def detail(case_id: int, engine: Optional[Engine] = None) -> Optional[dict]:
-    """A case for the console: summary, transcript (redacted) and the account's context."""
-    with session_scope(engine) as session:
-        case = session.get(SupportCase, case_id)
-        if case is None:
-            return None
-        zone = ZoneInfo(hours.DEFAULT_TIMEZONE)
-        transcript = [{
-            "author": m.author.value,
-            "name": m.agent_name,
-            "text": redact(m.text) if m.author == Author.CUSTOMER else m.text,
-            "at": fmt.day_and_time(m.at.astimezone(zone)),
-            "delivery": DELIVERIES[m.delivery] if m.delivery else None,
-            "delivery_state": m.delivery.value if m.delivery else None,
-            "delivery_note": m.delivery_note,
-        } for m in case.messages]
-        return {**_summary(case), "transcript": transcript, "context": _context(session, case.account)}
-
-
-def _context(session, number: Optional[str]) -> Optional[dict]:
-    """What an agent needs about the account: never the PIN, never more of the card than its last four."""
-    if number is None:
-        return None
-    try:
-        account = get_account(session, number)
-    except UnknownAccount:
-        return None
-    zone = ZoneInfo(account.timezone)
-    today = utcnow().astimezone(zone).date()
-    recharge = account.auto_recharge
-    card = account.card
-    latest, _ = movements(session, account, limit=5)
-    last_deposit, _ = movements(session, account, limit=1, kinds=(EntryKind.DEPOSIT, EntryKind.AUTO_RECHARGE))
-    return {
-        "company": account.company,
-        "balance": fmt.money(account.balance),
-        "auto_recharge": (f"activada, recarga {fmt.money(recharge.amount)} cuando el saldo baja de "
-                          f"{fmt.money(recharge.threshold)}") if recharge and recharge.enabled else "desactivada",
-        "card": (f"{card.brand} terminada en {card.last4}, vence {card.exp_month:02d}/{card.exp_year}"
-                 if card else "Sin tarjeta"),
-        "movements": [movement_line(m, zone, today).lstrip("• ") for m in latest],
-        "last_deposit": movement_line(last_deposit[0], zone, today).lstrip("• ") if last_deposit else None,
-        # Payments done from the chat (payments/): who, channel, amount, provider reference, outcome.
-        "operations": [describe_operation(line, account.timezone) for line in operations_in(session, number, 5)],
-    }

@@ -7,7 +7,6 @@ customer is told when a person will answer (`next_opening`).
 """
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from bot.config import BUSINESS_TIMEZONE, settings
 from bot.formatting import LOCALE
+from bot.models import utcnow
 
 DEFAULT_HOURS = "lun-vie 09:00-18:00"
-DEFAULT_TIMEZONE = "America/Mexico_City"  # customers without a session
+DEFAULT_TIMEZONE = BUSINESS_TIMEZONE  # customers without a session
 DAYS = ("lun", "mar", "mie", "jue", "vie", "sab", "dom")
 DAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 _PART = re.compile(r"^(\w{3})(?:\s*-\s*(\w{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
@@ -80,7 +81,7 @@ class BusinessHours:
 
 
 def configured() -> BusinessHours:
-    return BusinessHours.parse(os.environ.get("PREPAGO_SUPPORT_HOURS") or DEFAULT_HOURS)
+    return BusinessHours.parse(settings().support_hours)
 
 
 def when_text(opening: datetime, now: datetime) -> str:
@@ -96,7 +97,5 @@ def when_text(opening: datetime, now: datetime) -> str:
 
 
 def local_now(zone: Optional[str], now: Optional[datetime] = None) -> datetime:
-    from bot.models import utcnow
-
     return (now or utcnow()).astimezone(ZoneInfo(zone or DEFAULT_TIMEZONE))
 

@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Optional
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -37,11 +36,10 @@ from bot.db import dialect_insert, session_scope
 from bot.privacy import redact
 from handoff.cases import REASON_OF_INTENT
 from insights import unanswered
-from insights.models import InsightState, InsightTurn
+from insights.models import REPORT_ZONE, InsightState, InsightTurn
 
 BATCH = 20_000
 STALE = timedelta(hours=1)
-REPORT_ZONE = ZoneInfo("America/Mexico_City")  # the support team's days
 LOOKUPS = frozenset({"action_check_balance", "action_show_activity", "action_show_spending", "action_show_deposits",
                      "action_show_more", "action_refine_query"})
 WATERMARK = "events_done"

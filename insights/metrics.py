@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
 from bot.topics import FAQ_PREFIX, FAQ_TITLES, INTENT_TITLES
-from handoff.cases import CHANNELS
+from bot.formatting import CHANNEL_LABELS
 from insights.models import InsightTurn
 
 BUCKET_MS = 10
@@ -76,7 +76,7 @@ def report(since: date, until: date, store: Optional[Engine] = None) -> dict:
             sa.select(t.day, t.channel, sa.func.count(sa.distinct(t.sender_id)), sa.func.count(), handed,
                       count_if(t.fallback), count_if(t.clarified), count_if(t.picked), count_if(t.lookup.is_not(None)))
             .where(in_range).group_by(t.day, t.channel).order_by(t.day, t.channel)).all()
-        days = [DayChannel(str(day), CHANNELS.get(channel, channel), int(conversations), int(messages),
+        days = [DayChannel(str(day), CHANNEL_LABELS.get(channel, channel), int(conversations), int(messages),
                            int(conversations) - int(handed_n), int(fallbacks or 0), int(clarifications or 0),
                            int(picked or 0), int(handed_n), int(lookups or 0))
                 for day, channel, conversations, messages, handed_n, fallbacks, clarifications, picked, lookups in rows]

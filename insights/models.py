@@ -2,10 +2,15 @@
 the ingest's watermark (their schema changes are revisions in migrations/versions/)."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, String, Text
 
+from bot.config import BUSINESS_TIMEZONE
 from bot.models import Base, UTCDateTime
+
+REPORT_ZONE = ZoneInfo(BUSINESS_TIMEZONE)  # the zone of `InsightTurn.day`: the support team's days
 
 
 class InsightTurn(Base):

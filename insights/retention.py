@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
-from bot.models import Delivery, utcnow
+from bot.models import HandledMessage, utcnow
 from handoff.models import CaseMessage, CaseStatus, SupportCase
-from insights.ingest import REPORT_ZONE, events
-from insights.models import InsightTurn
+from insights.ingest import events
+from insights.models import REPORT_ZONE, InsightTurn
 from insights.unanswered import refresh
 
 DEFAULT_DAYS = 180
@@ -38,7 +38,7 @@ def purge(older_than_days: int, tracker: Engine, store: Optional[Engine] = None)
                                                                      SupportCase.closed_at < cutoff)).rowcount
         removed_turns = session.execute(sa.delete(InsightTurn).where(
             InsightTurn.day < cutoff.astimezone(REPORT_ZONE).date())).rowcount
-        removed_deliveries = session.execute(sa.delete(Delivery).where(Delivery.received_at < cutoff)).rowcount
+        removed_deliveries = session.execute(sa.delete(HandledMessage).where(HandledMessage.received_at < cutoff)).rowcount
     refresh(store)
     return {"eventos de conversación": removed_events, "mensajes resumidos": removed_turns,
             "casos cerrados": removed_cases, "ids de entrega": removed_deliveries}

@@ -1,11 +1,10 @@
 """Where the conversations are: the tracker store's database, as Rasa's endpoints name it."""
 from __future__ import annotations
 
-import os
 
 from sqlalchemy.engine import URL, Engine
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, settings
 from bot.db import engine_for
 
 LOCAL_TRACKERS = PROJECT_ROOT / "var" / "trackers.db"  # endpoints.yml's `db`, from the project folder
@@ -13,14 +12,13 @@ LOCAL_TRACKERS = PROJECT_ROOT / "var" / "trackers.db"  # endpoints.yml's `db`, f
 
 def tracker_url() -> str:
     """`PREPAGO_TRACKER_DB_URL`, else the PREPAGO_TRACKER_DB_* parts deploy/endpoints.yml uses, else the local file."""
-    if os.environ.get("PREPAGO_TRACKER_DB_URL"):
-        return os.environ["PREPAGO_TRACKER_DB_URL"]
-    if os.environ.get("PREPAGO_TRACKER_DB_HOST"):
-        return URL.create("postgresql", username=os.environ.get("PREPAGO_TRACKER_DB_USER"),
-                          password=os.environ.get("PREPAGO_TRACKER_DB_PASSWORD") or None,
-                          host=os.environ["PREPAGO_TRACKER_DB_HOST"],
-                          port=int(os.environ.get("PREPAGO_TRACKER_DB_PORT") or 5432),
-                          database=os.environ.get("PREPAGO_TRACKER_DB_NAME")).render_as_string(hide_password=False)
+    c = settings()
+    if c.tracker_db_url:
+        return c.tracker_db_url
+    if c.tracker_db_host:
+        return URL.create("postgresql", username=c.tracker_db_user, password=c.tracker_db_password,
+                          host=c.tracker_db_host, port=c.tracker_db_port,
+                          database=c.tracker_db_name).render_as_string(hide_password=False)
     return f"sqlite:///{LOCAL_TRACKERS}"
 
 

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from bot.db import dialect_insert, session_scope
 from bot.models import utcnow
 from bot.topics import INTENT_TITLES
-from insights.models import GROUPED, UNGROUPED, InsightGroup, InsightLabel, InsightState, InsightTurn
+from insights.models import GROUPED, REPORT_ZONE, UNGROUPED, InsightGroup, InsightLabel, InsightState, InsightTurn
 
 SIMILAR = 0.55  # cosine similarity of character n-grams to the leading text to join a group
 BATCH = 2000  # unanswered messages grouped per transaction
@@ -71,7 +71,7 @@ class LabelError(ValueError):
 
 @functools.lru_cache(maxsize=1)
 def _vectorizer():
-    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.feature_extraction.text import HashingVectorizer  # scikit-learn: ≈ 2 s of imports, paid only when used
 
     # 2**20 buckets: collisions between a few hundred n-grams of two short texts are negligible.
     return HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True, strip_accents="unicode",
@@ -95,7 +95,7 @@ _leaders_lock = threading.Lock()
 
 def _known_leaders(session: Session) -> _Leaders:
     """The leading vectors of every group, from this process's memory plus the groups created since."""
-    import scipy.sparse
+    import scipy.sparse  # scipy: paid only when grouping runs
 
     key = session.get_bind()
     g = InsightGroup
@@ -129,7 +129,7 @@ def _choose(session: Session, texts: list[str]) -> dict[str, int]:
     new = [text for text in distinct if text not in group_of]
     if not new:
         return group_of
-    import numpy
+    import numpy  # numpy: paid only when grouping runs
 
     leaders = _known_leaders(session)
     found = vectors(new)
@@ -252,7 +252,6 @@ def groups(since: date, until: date, store: Optional[Engine] = None, limit: int 
     range's; `first_seen`, `total` and `guesses` are all of the group's messages'."""
     if not (1 <= limit <= MAX_PAGE) or offset < 0:
         raise ValueError("limit must be within 1..MAX_PAGE and offset not negative")
-    from insights.ingest import REPORT_ZONE  # here: the ingest imports this module
 
     t, g = InsightTurn, InsightGroup
     in_range = sa.and_(GROUPED, t.day >= since, t.day <= until)

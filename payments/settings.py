@@ -1,11 +1,13 @@
-"""Self-service payment settings, read from the environment with the demo's defaults."""
+"""Self-service payment settings: the payment fields of the one settings object (bot/config.py), parsed."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 
-DEFAULT_API_BASE = "http://127.0.0.1:12111"  # tools/stripe_standin.py, started by `make run`
+from bot.config import Settings, settings
+
+# tools/stripe_standin.py, which `make run` starts when no other provider is configured.
+DEFAULT_API_BASE = Settings.__fields__["stripe_api_base"].default
 
 
 def _amounts(text: str) -> tuple[Decimal, ...]:
@@ -31,19 +33,18 @@ class PaymentSettings:
 
 
 def payment_settings() -> PaymentSettings:
-    env = os.environ.get
-    amounts = _amounts(env("PREPAGO_ADD_FUNDS_AMOUNTS", "200,500,1000,2000"))
+    c = settings()
     return PaymentSettings(
-        amounts=amounts,
-        daily_limit=Decimal(env("PREPAGO_ADD_FUNDS_DAILY_LIMIT", "5000")),
-        roles=frozenset(r.strip() for r in env("PREPAGO_MONEY_ROLES", "admin,billing").split(",") if r.strip()),
-        api_base=env("PREPAGO_STRIPE_API_BASE", DEFAULT_API_BASE).rstrip("/"),
+        amounts=_amounts(c.add_funds_amounts),
+        daily_limit=c.add_funds_daily_limit,
+        roles=frozenset(r.strip() for r in c.money_roles.split(",") if r.strip()),
+        api_base=c.stripe_api_base.rstrip("/"),
         # The stand-in accepts any test key; a real deployment sets its own.
-        api_key=env("STRIPE_SECRET_KEY", "sk_test_standin"),
-        timeout=float(env("PREPAGO_STRIPE_TIMEOUT", "10")),
-        step_up_minutes=int(env("PREPAGO_STEP_UP_MINUTES", "5")),
-        proposal_minutes=int(env("PREPAGO_PAYMENT_PROPOSAL_MINUTES", "10")),
-        card_link_minutes=int(env("PREPAGO_CARD_LINK_MINUTES", "30")),
-        min_threshold=Decimal(env("PREPAGO_AUTO_RECHARGE_MIN_THRESHOLD", "100")),
-        max_threshold=Decimal(env("PREPAGO_AUTO_RECHARGE_MAX_THRESHOLD", "1000")),
+        api_key=c.stripe_secret_key,
+        timeout=c.stripe_timeout,
+        step_up_minutes=c.step_up_minutes,
+        proposal_minutes=c.payment_proposal_minutes,
+        card_link_minutes=c.card_link_minutes,
+        min_threshold=c.auto_recharge_min_threshold,
+        max_threshold=c.auto_recharge_max_threshold,
     )

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 from collections import OrderedDict
 from typing import Optional
 
 from aiolimiter import AsyncLimiter
 
+from bot.config import settings
 from stores import redis_client
 
 logger = logging.getLogger(__name__)
@@ -71,14 +71,14 @@ class RateLimit:
         script = self._shared()
         if script is not None:
             try:
-                key = f"{os.environ.get('PREPAGO_LOCK_PREFIX') or 'prepago'}:rate:{self.name}:{client}"
+                key = f"{settings().lock_prefix}:rate:{self.name}:{client}"
                 return bool(int(await script(keys=[key], args=[self.per_minute, self.per_minute / self.seconds])))
             except Exception:  # noqa: BLE001 - Redis down: count here rather than refuse customers
                 logger.warning("shared rate limit unavailable; counting in this process", exc_info=True)
         return await self._allow_here(client)
 
     def _shared(self):
-        url = os.environ.get("PREPAGO_REDIS_URL") or None
+        url = settings().redis_url
         if url != self._redis_url:
             self._redis_url, self._script = url, None
             if url:
@@ -101,7 +101,7 @@ class RateLimit:
 
 def _trusted_proxies() -> list:
     networks = []
-    for item in (os.environ.get("PREPAGO_TRUSTED_PROXIES") or "").split(","):
+    for item in settings().trusted_proxies.split(","):
         if item.strip():
             networks.append(ipaddress.ip_network(item.strip(), strict=False))
     return networks
@@ -143,10 +143,10 @@ async def allow_message(conversation: str, client: str) -> bool:
 
 
 # One conversation's messages (web, socket.io, each messaging chat).
-MESSAGES = RateLimit("messages", int(os.environ.get("PREPAGO_MESSAGES_PER_MINUTE", "30")))
+MESSAGES = RateLimit("messages", settings().messages_per_minute)
 # One web client's messages over all its conversations (address, plus the account when signed in).
-CLIENT_MESSAGES = RateLimit("client-messages", int(os.environ.get("PREPAGO_CLIENT_MESSAGES_PER_MINUTE", "120")))
+CLIENT_MESSAGES = RateLimit("client-messages", settings().client_messages_per_minute)
 # Support cases opened without a verified account, per address and hour: each one waits for a person.
-ANONYMOUS_CASES = RateLimit("anonymous-cases", int(os.environ.get("PREPAGO_ANONYMOUS_CASES_PER_HOUR", "3")), minutes=60)
+ANONYMOUS_CASES = RateLimit("anonymous-cases", settings().anonymous_cases_per_hour, minutes=60)
 # Demo tokens per client address.
-DEMO_TOKENS = RateLimit("demo-tokens", int(os.environ.get("PREPAGO_TOKENS_PER_MINUTE", "20")))
+DEMO_TOKENS = RateLimit("demo-tokens", settings().tokens_per_minute)

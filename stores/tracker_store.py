@@ -51,18 +51,18 @@ import asyncio
 import itertools
 import json
 import logging
-import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Text
 
 import sqlalchemy as sa
-from rasa.core.constants import POSTGRESQL_MAX_OVERFLOW, POSTGRESQL_POOL_SIZE
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from bot.config import settings
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ class LeanSQLTrackerStore(SQLTrackerStore):
             self._replace_engine(url, engine_kwargs)
         elif self.engine.dialect.name == "postgresql":
             engine_kwargs = create_engine_kwargs(url)  # Rasa's: POSTGRESQL_SCHEMA and its pool settings
-            engine_kwargs["pool_size"] = int(os.environ.get(POSTGRESQL_POOL_SIZE) or pool_size)
-            engine_kwargs["max_overflow"] = int(os.environ.get(POSTGRESQL_MAX_OVERFLOW) or max_overflow)
+            engine_kwargs["pool_size"] = settings().tracker_pool_size or pool_size
+            engine_kwargs["max_overflow"] = settings().tracker_max_overflow or max_overflow
             connections = engine_kwargs["pool_size"] + engine_kwargs["max_overflow"]
             self._replace_engine(url, {**engine_kwargs, "pool_pre_ping": True})
         if offload is None:

@@ -226,7 +226,7 @@ def test_a_send_that_keeps_failing_backs_off_then_is_given_up_with_the_reason(en
 
 def worker(db_url, providers, **env):
     return subprocess.Popen(
-        [sys.executable, "-m", "alerts.worker", "--idle", "0.2"], cwd=PROJECT_ROOT, start_new_session=True,
+        [sys.executable, "-m", "tools.alert_worker", "--idle", "0.2"], cwd=PROJECT_ROOT, start_new_session=True,
         env={**os.environ, **CHANNEL_SECRETS, "PREPAGO_DATABASE_URL": db_url,
              "PREPAGO_TELEGRAM_API_BASE": providers.base, "PREPAGO_ALERT_QUIET_HOURS": "00:00-00:00", **env},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

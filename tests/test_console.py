@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from bot.db import session_scope
 from bot.models import Account
-from handoff.cases import version
+from handoff.views import version
 from handoff.models import StaffUser
 from handoff.staff import create_user
 from tests.conftest import AGENT, CHANNEL_SECRETS

@@ -365,7 +365,7 @@ def test_a_rolling_restart_under_a_steady_trickle_fails_no_message(stack):
                     failures.append(f"{reply.status_code} {reply.text[:200]}")
             except requests.RequestException as exc:
                 failures.append(repr(exc))
-            time.sleep(2.5)  # each conversation under its budget of 30 messages a minute (channels/limits.py)
+            time.sleep(2.5)  # each conversation under its budget of 30 messages a minute (stores/rate_limits.py)
         conversations.append((sender, asked))
 
     lanes = [threading.Thread(target=trickle, args=(lane,)) for lane in range(5)]

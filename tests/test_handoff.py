@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import session_scope
-from handoff import cases, hours, staff
+from handoff import cases, hours, relay, staff, views
 from handoff.cases import CaseError, Line
 from handoff.intake import hand_over
 from handoff.models import Author, CaseMessage, Delivery, StaffUser
@@ -68,7 +68,7 @@ def test_a_case_from_opening_to_closing(engine):
     cases.agent_reply(case_id, agent.id, "Hola, ya lo reviso.", engine=engine)  # replying takes the case
     with pytest.raises(CaseError, match="Ana López ya atiende este caso"):
         cases.take(case_id, other.id, engine=engine)
-    route = cases.pending(case_id, engine=engine)
+    route = relay.pending(case_id, engine=engine)
     assert [(m.author, m.text) for m in route.messages] == [
         (Author.SYSTEM, "Ana López, de Soporte, tomó tu caso y te escribirá aquí mismo."),
         (Author.AGENT, "Hola, ya lo reviso.")]
@@ -76,7 +76,7 @@ def test_a_case_from_opening_to_closing(engine):
     with pytest.raises(CaseError, match="ya está cerrado"):
         cases.agent_reply(case_id, agent.id, "¿algo más?", engine=engine)
     assert cases.customer_wrote("conv-1", "gracias", engine=engine) is None  # the assistant has it again
-    detail = cases.detail(case_id, engine=engine)
+    detail = views.detail(case_id, engine=engine)
     assert detail["status_label"] == "Cerrado" and detail["description"] == "no me llega la recarga"
     assert [line["author"] for line in detail["transcript"]] == [
         "customer", "customer", "customer", "system", "agent", "system"]
@@ -86,14 +86,14 @@ def test_a_message_the_channel_keeps_refusing_ends_as_failed_and_stays(engine):
     agent = staff.create_user("ana", "Ana", "una-contraseña-larga", engine)
     case_id = cases.open_case("conv-2", "whatsapp", "+5215500000002", None, "money", "cobro", [], engine=engine).case_id
     message = cases.agent_reply(case_id, agent.id, "Ya lo reviso", engine=engine)
-    waiting = [m.id for m in cases.pending(case_id, engine=engine).messages]  # «Ana tomó tu caso» and the reply
-    for _ in range(cases.MAX_ATTEMPTS):
-        cases.mark(waiting, Delivery.PENDING, "WhatsApp no lo aceptó", engine=engine)
+    waiting = [m.id for m in relay.pending(case_id, engine=engine).messages]  # «Ana tomó tu caso» and the reply
+    for _ in range(relay.MAX_ATTEMPTS):
+        relay.mark(waiting, Delivery.PENDING, "WhatsApp no lo aceptó", engine=engine)
     with session_scope(engine) as session:
         stored = session.get(CaseMessage, message)
-        assert stored.delivery == Delivery.FAILED and stored.attempts == cases.MAX_ATTEMPTS
+        assert stored.delivery == Delivery.FAILED and stored.attempts == relay.MAX_ATTEMPTS
         assert stored.text == "Ya lo reviso"
-    assert cases.cases_to_relay(timedelta(0), engine=engine) == []  # not retried forever
+    assert relay.cases_to_relay(timedelta(0), engine=engine) == []  # not retried forever
 
 
 def test_card_numbers_never_reach_the_agents_screen():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tools.nlu_eval import load_examples
+from training.evaluation import load_examples
 from components.intent_classifier import IntentModel, PrepagoIntentClassifier
 from tests.conftest import PROJECT_ROOT
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from channels.limits import RateLimit, client_address
+from stores.rate_limits import RateLimit, client_address
 from tests.conftest import REDIS_URL
 
 

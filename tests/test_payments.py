@@ -304,7 +304,7 @@ def test_two_processes_confirming_at_the_same_instant_on_postgresql_charge_once(
 
 
 def test_the_consoles_account_panel_lists_the_operations(stripe_env, engine):
-    from handoff.cases import _context
+    from handoff.views import _context
 
     stripe_env.plan(CUSTOMER, "card_declined")
     funds.propose(actor(), "$500", turn="p1", engine=engine)

@@ -609,7 +609,7 @@ def test_sql_tracker_store_logs_do_not_show_password(store_class, caplog):
     import logging
 
     # On the `rasa` logger itself: an in-process evaluation earlier in the session
-    # (tools.nlu_eval) sets it to WARNING, as Rasa's CLI does.
+    # (training.evaluation) sets it to WARNING, as Rasa's CLI does.
     with caplog.at_level(logging.DEBUG, logger="rasa"):
         store_class(None, "postgresql", "localhost", 9901, "some-database", "db-user", "some-password")
     assert "postgresql://db-user:***@localhost:9901/some-database" in caplog.text

@@ -24,7 +24,7 @@ from tests.conftest import AGENT, CHANNEL_SECRETS, POSTGRES_URL, REDIS_URL, _fre
 from tests.test_console import console_url, sign_in
 from training.registry import Registry, etag_of
 from training.retrain import Settings, retrain
-from tools.nlu_eval import TRAIN_DATA, load_examples, write_nlu
+from training.evaluation import TRAIN_DATA, load_examples, write_nlu
 
 pytestmark = pytest.mark.cluster
 

@@ -6,13 +6,12 @@ import secrets
 import requests
 
 from bot.config import settings
+from bot.identity import issue_token
 
 
 def chat(base_url: str, account: str | None = None) -> int:
     headers = {}
     if account:
-        from bot.identity import issue_token
-
         headers["Authorization"] = f"Bearer {issue_token(settings(), account)}"
     session = secrets.token_urlsafe(16)
     who = f"la cuenta {account}" if account else "sin sesión (solo preguntas frecuentes)"

@@ -15,17 +15,29 @@ load balancer check answers from the replica's own HTTP server.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
+import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from bot.config import PROJECT_ROOT
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from bot.config import BUSINESS_TIMEZONE, PROJECT_ROOT, settings
+from bot.db import engine_for
+from bot.identity import issue_token
+from bot.periods import today_in
+from tools.seed import ensure_demo_staff, seed_demo
 from tools.serve import (Ports, Stack, _private, actions_command, alerts_command, child_env, console_banner,
                          console_command, launch, rasa_command, run_until_stopped, stop_all, wait_ready,
                          webdemo_command)
@@ -127,8 +139,6 @@ class Cluster(Stack):
 
     def haproxy(self, command: str) -> str:
         """A command on HAProxy's admin socket (`show stat`, `disable server …`)."""
-        import socket
-
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             connection.connect(str(self.haproxy_socket))
             connection.sendall(command.encode() + b"\n")
@@ -138,9 +148,6 @@ class Cluster(Stack):
         return b"".join(chunks).decode()
 
     def stats(self) -> list[dict[str, str]]:
-        import csv
-        import io
-
         text = self.haproxy("show stat").lstrip("# ")
         return list(csv.DictReader(io.StringIO(text)))
 
@@ -156,8 +163,6 @@ class Cluster(Stack):
 
 def tracker_env(url: str) -> dict[str, str]:
     """deploy/endpoints.yml's tracker-store variables for a PostgreSQL URL."""
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     return {"PREPAGO_TRACKER_DB_HOST": parsed.host or "127.0.0.1", "PREPAGO_TRACKER_DB_PORT": str(parsed.port or 5432),
             "PREPAGO_TRACKER_DB_NAME": parsed.database or "prepago",
@@ -167,8 +172,6 @@ def tracker_env(url: str) -> dict[str, str]:
 @contextmanager
 def _admin(url: str):
     """A connection to the server's `postgres` database, outside any transaction (CREATE/DROP DATABASE)."""
-    import sqlalchemy as sa
-
     engine = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
@@ -179,8 +182,6 @@ def _admin(url: str):
 
 def ensure_database(url: str) -> None:
     """Create the PostgreSQL database of `url` if it does not exist (the account store's)."""
-    import sqlalchemy as sa
-
     name = tracker_env(url)["PREPAGO_TRACKER_DB_NAME"]
     with _admin(url) as connection:
         if not connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
@@ -189,16 +190,12 @@ def ensure_database(url: str) -> None:
 
 def drop_database(url: str) -> None:
     """Remove the PostgreSQL database of `url` (tests and benchmarks start from nothing)."""
-    import sqlalchemy as sa
-
     with _admin(url) as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{tracker_env(url)["PREPAGO_TRACKER_DB_NAME"]}" WITH (FORCE)'))
 
 
 def check_services(database_url: str, redis_url: str) -> Optional[str]:
     """None if PostgreSQL and Redis answer; otherwise what to do, in Spanish."""
-    import redis
-
     problems = []
     try:
         with _admin(database_url):
@@ -233,10 +230,6 @@ def running_cluster(
     progress=None,
 ) -> Iterator[Cluster]:
     """Start everything, wait until the load balancer answers, stop it all after the block."""
-    from bot.db import engine_for
-    from bot.periods import today_in
-    from tools.seed import ensure_demo_staff, seed_demo
-
     work.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(ports=Ports(rasa=ports.lb, actions=ports.actions_lb, web=ports.web, console=ports.console),
                       log_dir=work / "logs")
@@ -245,7 +238,7 @@ def running_cluster(
     _private(work)
     ensure_database(database_url)
     store = engine_for(database_url)
-    seed_demo(store, today_in("America/Mexico_City"))  # the demo accounts, history ending yesterday
+    seed_demo(store, today_in(BUSINESS_TIMEZONE))  # the demo accounts, history ending yesterday
     ensure_demo_staff(store)
     store.dispose()
     haproxy_cfg = work / "haproxy.cfg"
@@ -265,7 +258,7 @@ def running_cluster(
         "PREPAGO_SOCKETIO_REDIS_URL": redis_url,
         # The socket.io channel's Redis pub/sub channel: clusters sharing a Redis stay apart.
         "PREPAGO_SOCKETIO_REDIS_CHANNEL": f"{key_prefix}-socketio",
-        # Every replica polls the console's model server (training/web.py) for the live model.
+        # Every replica polls the console's model server (console/models.py) for the live model.
         "PREPAGO_MODEL_SERVER_URL": f"http://127.0.0.1:{ports.console or CONSOLE_PORT}/models/live",
         "PREPAGO_MODEL_PULL_SECONDS": "10",
         **(env or {}),
@@ -299,8 +292,6 @@ def running_cluster(
 
 def _wait_all_up(cluster: Cluster, timeout: float) -> None:
     """HAProxy marks a server up only after `rise` checks: wait until it routes to every replica."""
-    import urllib.request
-
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and len(seen) < len(cluster.cluster_ports.replicas):
@@ -313,16 +304,13 @@ def _wait_all_up(cluster: Cluster, timeout: float) -> None:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    from bot.identity import issue_token
-    from bot.config import settings
-
     parser = argparse.ArgumentParser(prog="bot cluster", description="Réplicas de Rasa detrás de HAProxy.")
     parser.add_argument("--replicas", type=int, default=2, help="Rasa processes, one Sanic worker each (1-16)")
     parser.add_argument("--action-servers", type=int, default=1, help="action servers (1-16)")
-    parser.add_argument("--database-url", default=os.environ.get("PREPAGO_CLUSTER_DATABASE_URL", DEFAULT_DATABASE_URL),
+    parser.add_argument("--database-url", default=settings().cluster_database_url or DEFAULT_DATABASE_URL,
                         help="PostgreSQL for accounts and conversations; created and seeded with the demo accounts "
                              f"(default {DEFAULT_DATABASE_URL})")
-    parser.add_argument("--redis-url", default=os.environ.get("PREPAGO_CLUSTER_REDIS_URL", DEFAULT_REDIS_URL),
+    parser.add_argument("--redis-url", default=settings().cluster_redis_url or DEFAULT_REDIS_URL,
                         help=f"Redis for conversation locks and socket.io (default {DEFAULT_REDIS_URL})")
     parser.add_argument("--port-offset", type=int, default=0,
                         help="move every port by this much (the balancer listens on 5005 + offset): "

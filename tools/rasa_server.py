@@ -19,8 +19,8 @@ and two for replicas (4, 5):
    once per name (unknown names still go to Rasa's own lookup and its errors).
 4. A message that carries the client's message id and is already in the
    conversation is answered from the stored turn, not processed again
-   (`channels/replay.py`): a retry after a replica died never answers twice.
-5. With a model server in the endpoints (training/web.py), Rasa loads only what
+   (`tools/exactly_once.py`): a retry after a replica died never answers twice.
+5. With a model server in the endpoints (console/models.py), Rasa loads only what
    the server sends; a replica that starts while the server is unreachable
    would serve without a model until its next pull. It loads its `--model`
    file instead, with that file's ETag as the fingerprint, and keeps polling:
@@ -29,14 +29,24 @@ and two for replicas (4, 5):
 from __future__ import annotations
 
 import functools
+import logging
+import sqlite3
 import sys
 from pathlib import Path
+
+from jsonschema import ValidationError
+from jsonschema.validators import validator_for
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from bot.config import ConfigError, settings
+from tools.exactly_once import idempotent
+from training.registry import etag_of, sha256_of
 
 
 @functools.lru_cache(maxsize=1)
 def _action_response_validator():
-    from jsonschema.validators import validator_for
-    from rasa.core.actions.action import RemoteAction
+    from rasa.core.actions.action import RemoteAction  # Rasa inside functions: see install()
 
     schema = RemoteAction.action_response_format_spec()
     cls = validator_for(schema)
@@ -46,8 +56,7 @@ def _action_response_validator():
 
 def validate_action_result(self, result: dict) -> bool:
     """Drop-in for RemoteAction._validate_action_result (rasa 3.6.21)."""
-    from jsonschema import ValidationError
-    from rasa.shared.constants import DOCS_BASE_URL
+    from rasa.shared.constants import DOCS_BASE_URL  # Rasa inside functions: see install()
 
     try:
         _action_response_validator().validate(result)
@@ -62,8 +71,6 @@ def validate_action_result(self, result: dict) -> bool:
 
 
 def _sqlite_wal(dbapi_connection, _record) -> None:
-    import sqlite3
-
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -89,10 +96,6 @@ def _model_server_or_disk(load_from_server, model_path):
     async def load(agent, model_server):
         agent = await load_from_server(agent, model_server)
         if agent.processor is None and model_path:
-            import logging
-
-            from training.registry import etag_of, sha256_of
-
             logging.getLogger(__name__).warning("model server %s gave no model: loading %s", model_server.url,
                                                 model_path)
             agent.load_model(model_path, fingerprint=etag_of(sha256_of(Path(model_path))))
@@ -112,13 +115,11 @@ def _argument(name: str):
 
 
 def install() -> None:
+    # Rasa is imported here, not at the top: the patches must be in place before
+    # `rasa.__main__` imports the modules that copy these names (main below).
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.events import Event
-
-    from channels.replay import idempotent
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
 
     RemoteAction._validate_action_result = validate_action_result
     event.listen(Engine, "connect", _sqlite_wal)
@@ -130,15 +131,18 @@ def install() -> None:
 
 
 def main() -> None:
-    import os
-
+    if "run" in sys.argv:
+        try:  # never an open API or an open action server; every setting valid before Rasa loads
+            settings().require("rasa_api_token", "action_token")
+        except ConfigError as exc:
+            raise SystemExit(f"Configuración: {exc}") from None
     install()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"
     # `--auth-token` from the environment: a token on the command line is
     # readable by every local user (`ps`); this list is only in our memory.
-    token = os.environ.get("RASA_API_TOKEN")
+    token = settings().rasa_api_token
     if token and "run" in sys.argv and not any(a.startswith("--auth-token") for a in sys.argv):
         sys.argv.append(f"--auth-token={token}")  # "=": tokens may start with "-"
     rasa_main()

@@ -15,10 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
+import migrations
+from bot.config import BUSINESS_TIMEZONE, settings
 from bot.db import session_scope
 from bot.models import Account, AutoRecharge, Card, EntryKind, Extension
 from bot.pins import hash_pin
 from bot.store import record_entry, record_recharge_failure
+from handoff import staff
 from payments.models import PaymentProfile
 
 HISTORY_DAYS = 90
@@ -78,11 +81,7 @@ DEMO_STAFF = ("demo", "Agente Demo")
 
 def ensure_demo_staff(engine: Engine) -> None:
     """The local demo's support agent, with the password `bot` generated into .env."""
-    import os
-
-    from handoff import staff
-
-    password = os.environ.get("PREPAGO_DEMO_STAFF_PASSWORD")
+    password = settings().demo_staff_password
     if not password:
         return
     username, name = DEMO_STAFF
@@ -92,13 +91,11 @@ def ensure_demo_staff(engine: Engine) -> None:
         staff.set_password(username, password, engine)
 
 
-def seed_demo(engine: Engine, anchor: date, tz: str = "America/Mexico_City") -> None:
+def seed_demo(engine: Engine, anchor: date, tz: str = BUSINESS_TIMEZONE) -> None:
     """Replace the demo accounts with fresh history ending the day before `anchor`.
 
     The schema is migrations' (brought up to date first); this module holds only demo data.
     """
-    import migrations
-
     migrations.upgrade(engine)
     zone = ZoneInfo(tz)
     with session_scope(engine) as session:

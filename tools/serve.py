@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from bot.config import PROJECT_ROOT
+import migrations
+from bot.config import PROJECT_ROOT, settings
+from bot.db import default_engine
+from bot.identity import issue_token
+from payments.settings import DEFAULT_API_BASE
+from tools.seed import ensure_demo_staff
 
 QUIET_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's C++ start-up chatter
@@ -81,7 +86,7 @@ class Ports:
     rasa: int = 5005
     actions: int = 5055
     web: Optional[int] = 8080  # the demo page with the chat widget; None: not started
-    console: Optional[int] = 8090  # the staff console (handoff/console.py); None: not started
+    console: Optional[int] = 8090  # the staff console (console/app.py); None: not started
     alerts: bool = True  # the alert worker (alerts/worker.py): no port, nothing listens
     # The local Stripe stand-in (tools/stripe_standin.py) `make run` charges: None, not started
     # (tests run it inside tests/fake_providers.py).
@@ -260,18 +265,18 @@ def webdemo_command(port: int, rasa_url: str) -> list[str]:
 
 
 def alerts_command() -> list[str]:
-    return [sys.executable, "-m", "alerts.worker"]
+    return [sys.executable, "-m", "tools.alert_worker"]
 
 
 def console_command(port: int, rasa_url: str) -> list[str]:
-    return [sys.executable, "-m", "handoff.console", "--port", str(port), "--rasa-url", rasa_url]
+    return [sys.executable, "-m", "tools.console", "--port", str(port), "--rasa-url", rasa_url]
 
 
 def console_banner(stack: "Stack") -> str:
     """Where staff answer handed-over conversations, and the demo agent's sign-in."""
     if not stack.ports.console:
         return ""
-    password = os.environ.get("PREPAGO_DEMO_STAFF_PASSWORD")
+    password = settings().demo_staff_password
     login = f" (usuario «demo», contraseña {password})" if password else ""
     alerts = ("  Avisos de saldo:         en marcha (prueba «avísame cuando mi saldo baje de $150»)\n"
               if stack.processes.get("alerts") else "")
@@ -280,18 +285,12 @@ def console_banner(stack: "Stack") -> str:
 
 
 def serve(model: Path = PROJECT_ROOT / "models" / "prepago.tar.gz") -> int:
-    from bot.db import default_engine
-    from bot.identity import issue_token
-    from bot.config import settings
-    import migrations
-    from tools.seed import ensure_demo_staff
-
     started = time.monotonic()
     migrations.upgrade(default_engine())  # revisions added since the store was created
     ensure_demo_staff(default_engine())
     print("==> Iniciando el servidor de acciones, Rasa y la página demo…", flush=True)
     ports, env = Ports(), {}
-    if not os.environ.get("PREPAGO_STRIPE_API_BASE"):  # the demo never reaches a real payment provider
+    if settings().stripe_api_base == DEFAULT_API_BASE:  # the demo never reaches a real payment provider
         ports.stripe = 12111
         env["PREPAGO_STRIPE_API_BASE"] = f"http://127.0.0.1:{ports.stripe}"
     return run_until_stopped(

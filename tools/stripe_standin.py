@@ -23,6 +23,7 @@ Tests run it inside tests/fake_providers.py; `make run` starts it on its own
 """
 from __future__ import annotations
 
+import argparse
 import html
 import json
 import re
@@ -30,6 +31,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 from urllib.parse import parse_qs, urlsplit
 
@@ -341,9 +343,6 @@ def read_request(handler) -> str:
 
 
 def main() -> None:
-    import argparse
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     parser = argparse.ArgumentParser(description="Stand-in local de Stripe para la demo (no cobra nada real)")
     parser.add_argument("--port", type=int, default=12111)
     args = parser.parse_args()

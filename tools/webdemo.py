@@ -9,28 +9,28 @@ name (Host header), so a web page cannot reach it through DNS rebinding.
 """
 from __future__ import annotations
 
+import argparse
 import json
 
 from aiohttp import web
 
-from dataclasses import replace
 
 from bot.config import PROJECT_ROOT, settings
 from bot.hosts import allowed_hosts, host_guard
 from bot.identity import issue_token
-from channels.limits import DEMO_TOKENS
+from console.web import add_files, security_headers
+from stores.rate_limits import DEMO_TOKENS
+from tools.cli import configure
 from tools.seed import DEMO_ACCOUNTS
 
 DEMO_ISSUER = "prepago-demo"
 DEMO_ROLES = ("admin", "billing", "viewer")
 WEB = PROJECT_ROOT / "web"
 SOCKET_IO_CLIENT = WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
-STATIC = {
-    "/": (WEB / "index.html", "text/html"),
-    "/widget.js": (WEB / "widget.js", "application/javascript"),
-    "/widget.css": (WEB / "widget.css", "text/css"),
-    "/demo.js": (WEB / "demo.js", "application/javascript"),
-    "/vendor/socket.io.min.js": (SOCKET_IO_CLIENT, "application/javascript"),
+FILES = {
+    "/": WEB / "index.html",
+    **{f"/{name}": WEB / name for name in ("widget.js", "widget.css", "demo.js")},
+    "/vendor/socket.io.min.js": SOCKET_IO_CLIENT,
 }
 
 
@@ -41,23 +41,6 @@ def make_app(rasa_url: str, port: int | None = None) -> web.Application:
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         f"connect-src 'self' {origin} {ws_origin}; img-src 'self' data:; frame-ancestors 'none'"
     )
-
-    @web.middleware
-    async def security_headers(request: web.Request, handler):
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
-        response.headers["Content-Security-Policy"] = csp
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
-
-    async def static(request: web.Request) -> web.Response:
-        path, content_type = STATIC[request.path]
-        if not path.exists():
-            raise web.HTTPServiceUnavailable(text=f"Falta {path.name}: ejecuta `make run`.")
-        return web.Response(body=path.read_bytes(), content_type=content_type, charset="utf-8")
 
     async def config(_: web.Request) -> web.Response:
         body = f"window.PREPAGO_CONFIG = {json.dumps({'socketUrl': origin})};\n"
@@ -78,25 +61,20 @@ def make_app(rasa_url: str, port: int | None = None) -> web.Application:
         role = body.get("role", "admin")
         if role not in DEMO_ROLES:
             return web.json_response({"error": "Rol desconocido."}, status=400)
-        return web.json_response({"token": issue_token(replace(settings(), jwt_issuer=DEMO_ISSUER), account,
+        return web.json_response({"token": issue_token(settings().copy(update={"jwt_issuer": DEMO_ISSUER}), account,
                                                        role=role)})
 
     # Only this machine's names (bot/hosts.py): the issuer is local, for the demo.
     guards = [host_guard(allowed_hosts(port))] if port else []
-    app = web.Application(middlewares=[security_headers, *guards], client_max_size=4096)
-    for route in STATIC:
-        app.router.add_get(route, static)
+    app = web.Application(middlewares=[security_headers(csp, referrer="no-referrer"), *guards], client_max_size=4096)
+    add_files(app, FILES)
     app.router.add_get("/config.js", config)
     app.router.add_post("/demo/token", demo_token)
     return app
 
 
 def main() -> None:
-    import argparse
-
-    from tools.cli import load_env_file
-
-    load_env_file()
+    configure()
     parser = argparse.ArgumentParser(description="Sitio demo con el widget de chat")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")

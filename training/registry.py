@@ -11,7 +11,7 @@ A version's status is `live` (exactly one), `candidate` (being compared),
 `rejected` (worse than the live one when it was compared), `retired` (was
 live, replaced by a promotion) or `rolled_back` (was live, taken back by
 `bot model rollback`). Rasa replicas never read this folder: they poll the
-model server (training/web.py), which serves the live version with its
+model server (console/models.py), which serves the live version with its
 SHA-256 as the ETag.
 
 The model `make train` writes (models/prepago.tar.gz) is adopted as a new
@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Optional
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, settings
 from bot.models import utcnow
 
 SEED_MODEL = PROJECT_ROOT / "models" / "prepago.tar.gz"
@@ -49,7 +49,7 @@ class Busy(RegistryError):
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("PREPAGO_MODEL_REGISTRY") or PROJECT_ROOT / "var" / "models")
+    return settings().model_registry
 
 
 def sha256_of(path: Path) -> str:

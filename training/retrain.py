@@ -25,15 +25,18 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, settings
+from bot.language import fold
 from bot.models import utcnow
-from tools.nlu_eval import (EVAL_SETS, TRAIN_DATA, _quiet_rasa, cross_validate, evaluate_many, folds,
+from insights.unanswered import export as export_labels
+from training.evaluation import (EVAL_SETS, TRAIN_DATA, _quiet_rasa, cross_validate, evaluate_many, folds,
                             load_examples, write_nlu)
 from training.registry import Registry, RegistryError
 
@@ -58,9 +61,8 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         """Cross-validation trains the pipeline once per split (about a minute each here): tests use 2 folds."""
-        return cls(cv_folds=int(os.environ.get("PREPAGO_RETRAIN_CV_FOLDS", "5")),
-                   cv_repeats=int(os.environ.get("PREPAGO_RETRAIN_CV_REPEATS", "1")),
-                   tolerance=float(os.environ.get("PREPAGO_RETRAIN_TOLERANCE", "0.005")))
+        c = settings()
+        return cls(cv_folds=c.retrain_cv_folds, cv_repeats=c.retrain_cv_repeats, tolerance=c.retrain_tolerance)
 
 
 @dataclass
@@ -98,8 +100,6 @@ def reviewed_examples(labels_file: Path) -> tuple[list[tuple[str, str]], int]:
     """The labels to train on, and how many were left out: a text already in data/nlu_es (the
     reviewed data wins) or in the development or test set (training on it would flatter the
     comparison). Compared folded: accents, case and spelling variants count as the same text."""
-    from bot.language import fold
-
     if not labels_file.exists():
         return [], 0
     taken = {fold(text) for text, _ in load_examples(TRAIN_DATA)}
@@ -118,7 +118,7 @@ def reviewed_examples(labels_file: Path) -> tuple[list[tuple[str, str]], int]:
 
 def train_model(labels: Path, out: Path) -> Path:
     """A whole Rasa model (NLU and the rules) from data/nlu_es, data/rules.yml and `labels`."""
-    from rasa.model_training import train
+    from rasa.model_training import train  # Rasa: ≈ 11 s of imports, paid only by the commands that use it
 
     _quiet_rasa()
     result = train(str(DOMAIN), str(CONFIG), [str(TRAIN_DATA), str(RULES), str(labels)], str(out),
@@ -150,8 +150,6 @@ def set_scores(registry: Registry, version: dict, model: Path, names: list[str])
 def cv_scores(registry: Registry, version: dict, labels: list[tuple[str, str]], settings: Settings, work: Path,
               progress: Callable[[str], None], who: str) -> dict:
     """Mean macro-F1 over the paired folds for a version's recipe (data/nlu_es + its labels)."""
-    import statistics
-
     base = load_examples(TRAIN_DATA)
     key = _hash([TRAIN_DATA, *RECIPE_FILES], f"{settings.cv_folds}x{settings.cv_repeats}",
                 *sorted(f"{t}\t{g}" for t, g in labels))
@@ -210,8 +208,6 @@ def _retrain(registry: Registry, labels_file: Path, export: bool, settings: Sett
     if live is None:
         raise RegistryError("No hay un modelo en uso: ejecuta `make train` primero.")
     if export:
-        from insights.unanswered import export as export_labels
-
         stage("leyendo las etiquetas de Soporte")
         export_labels(labels_file)
     labels, dropped = reviewed_examples(labels_file)

@@ -7,10 +7,11 @@ the same relay. The built-in console is the default: `PREPAGO_DESK` unset.
 """
 from __future__ import annotations
 
-import os
 from typing import Optional, Protocol
 
 from aiohttp import web
+
+from bot.config import settings
 
 
 class Desk(Protocol):
@@ -27,7 +28,7 @@ class Desk(Protocol):
 
 
 def configured_desk() -> Optional[Desk]:
-    kind = (os.environ.get("PREPAGO_DESK") or "").strip().lower()
+    kind = settings().desk.strip().lower()
     if not kind or kind == "console":
         return None
     if kind == "chatwoot":

@@ -27,13 +27,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import os
 from typing import Optional
 
 import aiohttp
 from aiohttp import web
 
-from handoff import cases
+from bot.config import ConfigError, settings
+from handoff import cases, desk_sync
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +49,14 @@ class ChatwootDesk:
 
     @classmethod
     def from_env(cls) -> "ChatwootDesk":
-        missing = [k for k in ("CHATWOOT_URL", "CHATWOOT_ACCOUNT_ID", "CHATWOOT_INBOX_ID", "CHATWOOT_API_TOKEN",
-                               "CHATWOOT_WEBHOOK_SECRET") if not os.environ.get(k)]
-        if missing:
-            raise SystemExit(f"PREPAGO_DESK=chatwoot necesita {', '.join(missing)}.")
-        return cls(os.environ["CHATWOOT_URL"], os.environ["CHATWOOT_ACCOUNT_ID"], int(os.environ["CHATWOOT_INBOX_ID"]),
-                   os.environ["CHATWOOT_API_TOKEN"], os.environ["CHATWOOT_WEBHOOK_SECRET"],
-                   float(os.environ.get("PREPAGO_DESK_SYNC_SECONDS", "2")))
+        c = settings()
+        try:
+            c.require("chatwoot_url", "chatwoot_account_id", "chatwoot_inbox_id", "chatwoot_api_token",
+                      "chatwoot_webhook_secret")
+        except ConfigError as exc:
+            raise SystemExit(f"PREPAGO_DESK=chatwoot: {exc}") from None
+        return cls(c.chatwoot_url, c.chatwoot_account_id, c.chatwoot_inbox_id, c.chatwoot_api_token,
+                   c.chatwoot_webhook_secret, c.desk_sync_seconds)
 
     async def _post(self, path: str, body: dict) -> dict:
         if self.http is None:
@@ -68,7 +69,7 @@ class ChatwootDesk:
 
     # --- our cases into Chatwoot -------------------------------------------------
     async def sync(self) -> None:
-        new, messages = await asyncio.to_thread(cases.desk_backlog)
+        new, messages = await asyncio.to_thread(desk_sync.desk_backlog)
         for case in new:
             contact = await self._post("/contacts", {"inbox_id": self.inbox_id, "name": case.title,
                                                      "identifier": f"prepago-caso-{case.id}"})
@@ -80,10 +81,10 @@ class ChatwootDesk:
             ref = str(conversation["id"])
             await self._post(f"/conversations/{ref}/messages",
                              {"content": case.summary, "message_type": "outgoing", "private": True})
-            await asyncio.to_thread(cases.set_desk_ref, case.id, ref)
+            await asyncio.to_thread(desk_sync.set_desk_ref, case.id, ref)
         for message_id, ref, text in messages:
             await self._post(f"/conversations/{ref}/messages", {"content": text, "message_type": "incoming"})
-            await asyncio.to_thread(cases.mark_synced, [message_id])
+            await asyncio.to_thread(desk_sync.mark_synced, [message_id])
 
     # --- Chatwoot's agents back to the customer ------------------------------------
     def add_routes(self, app: web.Application, relay) -> None:
@@ -119,7 +120,7 @@ class ChatwootDesk:
             action = lambda case_id: cases.close(case_id, None, desk_agent="Soporte")  # noqa: E731
         else:
             return None
-        case_id = await asyncio.to_thread(cases.case_for_desk, str(ref))
+        case_id = await asyncio.to_thread(desk_sync.case_for_desk, str(ref))
         if case_id is None:
             return None
         try:

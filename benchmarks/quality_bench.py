@@ -165,7 +165,7 @@ def quality(our_model: Path, cv_folds: int = 5, cv_repeats: int = 5, stock_repea
         candidates = []
         if rasa_cv:
             candidates.append(("ours", PROJECT_ROOT / "config.yml", len(splits)))
-            if with_stock:
+            if with_stock and stock_repeats:  # 0: the stock pipeline on the two sets only (DIET per fold is slow)
                 candidates.append(("stock", stock_config(work), cv_folds * min(stock_repeats, cv_repeats)))
         for name, config, n in candidates:
             scores = cross_validate(name, config, splits[:n], work)

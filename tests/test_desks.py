@@ -66,7 +66,8 @@ def test_a_whatsapp_handoff_answered_from_chatwoot(stack, providers, chatwoot_co
 
     # The case reaches Chatwoot: a contact, a conversation in the API inbox, the transcript as a private note.
     with session_scope(stack.store) as session:
-        case_id = session.execute(select(SupportCase.id).where(SupportCase.description == text)).scalar_one()
+        case_id = session.execute(select(SupportCase.id).where(SupportCase.description == text,
+                                                                SupportCase.channel == "whatsapp")).scalar_one()
 
     def desk_ref():
         with session_scope(stack.store) as session:

@@ -157,9 +157,9 @@ def test_labels_that_poison_an_intent_are_refused_and_the_live_model_stays(loop)
 
     assert outcome.status == "rejected", (outcome.message, [c.spanish() for c in outcome.checks])
     failed = [c for c in outcome.checks if not c.ok]
-    assert failed and failed[0].name == "exactitud en desarrollo" and "bajó" in outcome.message
-    # Refused on the development set: no minutes spent on the test set or cross-validation.
-    assert all(c.name.endswith("en desarrollo") for c in outcome.checks)
+    assert failed and failed[0].name.endswith(("en desarrollo", "en prueba")) and "bajó" in outcome.message
+    # Refused on the held-out sets: no minutes spent on cross-validation.
+    assert not any(c.name.startswith("validación cruzada") for c in outcome.checks)
     print("poisoned: " + "; ".join(c.spanish() for c in outcome.checks))
     assert registry.live()["version"] == before["version"]
     rejected = registry.get(outcome.version)
